@@ -1,0 +1,90 @@
+# gcheap: kernel module (kmod/), user library (userlib/), tests (tests/).
+#
+#   make              module against KDIR, plus libgcheap.{so,a}
+#   make run          the demo inside a VM running Debian's 6.1 kernel
+#   make check        every test: lint, KUnit, user tests on three kernels
+#   make soak         long stress runs (not part of check)
+#   make install      library, header and pkg-config file under PREFIX
+#
+# KDIR defaults to the running kernel's build directory, else the newest
+# Debian headers installed here.
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	  $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+PREFIX ?= /usr/local
+CC ?= cc
+CFLAGS ?= -O2 -g
+GCH_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -Iuserlib/include
+OBJ := build/obj
+
+LIB_SRC := $(wildcard userlib/*.c)
+LIB_PIC := $(LIB_SRC:userlib/%.c=$(OBJ)/pic/%.o)
+LIB_OBJ := $(LIB_SRC:userlib/%.c=$(OBJ)/static/%.o)
+LIB_HDR := $(wildcard userlib/*.h userlib/include/*.h) uapi/gcheap.h
+
+TEST_SRC := $(wildcard tests/user/*.c)
+TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
+DEMO_BIN := build/demo
+
+.PHONY: all module lib tests clean check run soak deps lint install
+
+all: module lib
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+lib: userlib/libgcheap.a userlib/libgcheap.so
+
+$(OBJ)/pic/%.o: userlib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(OBJ)/static/%.o: userlib/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+userlib/libgcheap.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+userlib/libgcheap.so: $(LIB_PIC)
+	$(CC) -shared -Wl,-soname,libgcheap.so.0 -o $@ $^ -pthread
+
+tests: $(TEST_BIN) $(DEMO_BIN)
+
+build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< tests/user/tap.c userlib/libgcheap.a -pthread
+
+$(DEMO_BIN): tests/demo/demo.c userlib/libgcheap.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< userlib/libgcheap.a -pthread
+
+deps:
+	tests/vm/install-deps
+
+lint:
+	tests/vm/lint
+
+check:
+	tests/check
+
+run:
+	tests/vm/install-deps
+	$(MAKE) lib tests
+	tests/vm/build-module deb61
+	tests/vm/run deb61 -- $(CURDIR)/$(DEMO_BIN)
+
+soak:
+	tests/check --soak
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 userlib/libgcheap.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 userlib/libgcheap.so $(DESTDIR)$(PREFIX)/lib/libgcheap.so.0
+	ln -sf libgcheap.so.0 $(DESTDIR)$(PREFIX)/lib/libgcheap.so
+	install -m 644 userlib/include/gcheap.h $(DESTDIR)$(PREFIX)/include/
+	sed 's|@PREFIX@|$(PREFIX)|' userlib/gcheap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gcheap.pc
+
+clean:
+	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build userlib/libgcheap.a userlib/libgcheap.so

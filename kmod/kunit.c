@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gcheap_test.ko: the KUnit suites of kmod/*_test.c in one module. They test
+ * code of gcheap.ko through symbols it exports only under CONFIG_KUNIT.
+ */
+#include <linux/module.h>
+
+MODULE_DESCRIPTION("KUnit tests for gcheap");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
