@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * gcheap_test.ko: the KUnit suites of kmod/*_test.c in one module. They test
- * code of gcheap.ko through symbols it exports only under CONFIG_KUNIT.
+ * gcheap_test.ko: every KUnit suite of kmod/ (the *_test.c files) in one
+ * module. They test code of gcheap.ko through symbols it exports only under
+ * CONFIG_KUNIT.
  */
 #include <linux/module.h>
 

@@ -33,13 +33,14 @@ static void sizeclass_test_table_shape(struct kunit *test)
 
 		KUNIT_EXPECT_GT(test, ci->size, gcheap_classes[c - 1].size);
 		KUNIT_EXPECT_EQ(test, ci->size % 8, 0u);
-		/* 16-byte alignment from 16 B up, as malloc promises. */
-		if (ci->size >= 16)
+		/* 16-byte alignment from 32 B up, as in Go. */
+		if (ci->size >= 32)
 			KUNIT_EXPECT_EQ(test, ci->size % 16, 0u);
 		KUNIT_EXPECT_GE(test, ci->npages, 1u);
 		KUNIT_EXPECT_LE(test, ci->npages, 10u);
 		KUNIT_EXPECT_EQ(test, ci->nelems,
 				(u32)(ci->npages * GCHEAP_PAGE_SIZE / ci->size));
+		KUNIT_EXPECT_EQ(test, ci->div_magic, 0xFFFFFFFFu / ci->size + 1);
 		KUNIT_EXPECT_GE(test, ci->nelems, 1u);
 		KUNIT_EXPECT_LE(test, ci->nelems, 1024u);
 	}
@@ -100,4 +101,5 @@ static struct kunit_suite sizeclass_test_suite = {
 	.name = "gcheap_sizeclass",
 	.test_cases = sizeclass_test_cases,
 };
+
 kunit_test_suite(sizeclass_test_suite);

@@ -18,13 +18,14 @@
 
 #include <linux/types.h>
 #include <linux/ioctl.h>
+#include <linux/const.h>
 
 #define GCHEAP_DEVICE		"/dev/gcheap"
 #define GCHEAP_ABI_VERSION	1
 
 /* Go's heap geometry: 8 KiB heap pages, 4 MiB page-allocator chunks. */
 #define GCHEAP_PAGE_SHIFT	13
-#define GCHEAP_PAGE_SIZE	(1UL << GCHEAP_PAGE_SHIFT)
+#define GCHEAP_PAGE_SIZE	_BITUL(GCHEAP_PAGE_SHIFT)
 #define GCHEAP_CHUNK_PAGES	512
 #define GCHEAP_MAX_SMALL_SIZE	32768
 #define GCHEAP_NUM_SIZE_CLASSES	68	/* including class 0, "large" */
@@ -45,6 +46,7 @@ struct gcheap_info {
 	__s32 owner_tgid;	/* out: the process that owns this heap */
 	__u32 __reserved;
 };
+
 #define GCHEAP_INFO_SIZE_VER0	48
 
 /*
@@ -64,6 +66,7 @@ struct gcheap_size_classes {
 	__u32 count;		/* in: entries room in `classes`; out: table length */
 	__u64 classes;		/* in: user pointer to struct gcheap_size_class[] */
 };
+
 #define GCHEAP_SIZE_CLASSES_SIZE_VER0	16
 
 #define GCHEAP_IOC_MAGIC	0xC7
