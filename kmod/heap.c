@@ -8,17 +8,45 @@
  * heap (mm -> vma -> file -> heap -> mm would otherwise never be freed).
  * The heap is freed from ->release, i.e. after the last fd and the last
  * mapping are gone, so no operation can race with gcheap_destroy().
+ *
+ * Each heap has its own inode on a small pseudo filesystem (as DRM does),
+ * and the open file's f_mapping points at it: the user mapping is then
+ * addressed by file offset alone, and unmap_mapping_range() on it reaches
+ * exactly this heap's PTEs.
  */
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/pseudo_fs.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/err.h>
 #include "heap.h"
+#include "arena.h"
+#include "central.h"
+
+#define GCHEAP_FS_MAGIC	0x67636870	/* "gchp" */
+
+static struct vfsmount *gcheap_mnt;
+static int gcheap_mnt_count;
+
+static int gcheap_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, GCHEAP_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type gcheap_fs_type = {
+	.name = "gcheap",
+	.owner = THIS_MODULE,
+	.init_fs_context = gcheap_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
 
 struct gcheap *gcheap_create(void)
 {
 	struct gcheap *heap;
+	int ret;
 
 	/* A kernel thread has no address space to put a heap in. */
 	if (!current->mm)
@@ -26,6 +54,21 @@ struct gcheap *gcheap_create(void)
 	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
+	/* Pinned per heap (as DRM does), so the module can unload when idle. */
+	ret = simple_pin_fs(&gcheap_fs_type, &gcheap_mnt, &gcheap_mnt_count);
+	if (ret) {
+		kfree(heap);
+		return ERR_PTR(ret);
+	}
+	heap->inode = alloc_anon_inode(gcheap_mnt->mnt_sb);
+	if (IS_ERR(heap->inode)) {
+		ret = PTR_ERR(heap->inode);
+		simple_release_fs(&gcheap_mnt, &gcheap_mnt_count);
+		kfree(heap);
+		return ERR_PTR(ret);
+	}
+	mutex_init(&heap->lock);
+	gcheap_central_init(heap);
 	mmgrab(current->mm);
 	heap->mm = current->mm;
 	heap->tgid = task_tgid_nr(current);
@@ -34,7 +77,12 @@ struct gcheap *gcheap_create(void)
 
 void gcheap_destroy(struct gcheap *heap)
 {
+	gcheap_span_release_all(heap);
+	gcheap_arena_release(heap);
+	iput(heap->inode);
+	simple_release_fs(&gcheap_mnt, &gcheap_mnt_count);
 	mmdrop(heap->mm);
+	mutex_destroy(&heap->lock);
 	kfree(heap);
 }
 
@@ -45,4 +93,27 @@ void gcheap_destroy(struct gcheap *heap)
 int gcheap_check_owner(const struct gcheap *heap)
 {
 	return current->mm == heap->mm ? 0 : -EPERM;
+}
+
+void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st)
+{
+	unsigned long idle;
+
+	mutex_lock(&heap->lock);
+	idle = heap->npages ? heap->pa.free_pages : 0;
+	st->heap_sys = (u64)heap->npages << GCHEAP_PAGE_SHIFT;
+	st->heap_inuse = (u64)(heap->npages - idle) << GCHEAP_PAGE_SHIFT;
+	st->heap_idle = (u64)idle << GCHEAP_PAGE_SHIFT;
+	st->heap_resident = (u64)heap->resident_pages << GCHEAP_PAGE_SHIFT;
+	/* Idle pages with no physical memory, never touched ones included. */
+	st->heap_released = st->heap_sys - st->heap_resident;
+	st->heap_alloc = heap->alloc_bytes;
+	st->heap_objects = heap->alloc_objects;
+	st->spans_inuse = heap->spans_inuse;
+	st->spans_cached = heap->spans_cached;
+	st->large_objects = heap->large_objects;
+	st->refills = heap->refills;
+	st->large_allocs = heap->large_allocs;
+	st->frees = heap->frees;
+	mutex_unlock(&heap->lock);
 }

@@ -18,6 +18,9 @@
 #include <linux/uaccess.h>
 #include <linux/minmax.h>
 #include "heap.h"
+#include "arena.h"
+#include "central.h"
+#include "large.h"
 #include "sizeclass.h"
 
 /*
@@ -67,8 +70,10 @@ static long gcheap_ioc_info(struct gcheap *heap, void __user *uarg)
 	info.chunk_pages = GCHEAP_CHUNK_PAGES;
 	info.num_size_classes = GCHEAP_NUM_SIZE_CLASSES;
 	info.max_small_size = GCHEAP_MAX_SMALL_SIZE;
-	info.heap_base = 0;
-	info.heap_max = 0;
+	mutex_lock(&heap->lock);
+	info.heap_base = heap->base;
+	info.heap_max = (u64)heap->npages << GCHEAP_PAGE_SHIFT;
+	mutex_unlock(&heap->lock);
 	info.owner_tgid = heap->tgid;
 	return gcheap_args_out(uarg, &info, sizeof(info));
 }
@@ -100,6 +105,161 @@ static long gcheap_ioc_size_classes(void __user *uarg)
 	return gcheap_args_out(uarg, &req, sizeof(req));
 }
 
+static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_refill req;
+	struct gcheap_span *ret_span = NULL, *span = NULL;
+	u64 flags;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_REFILL_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	flags = req.flags;
+	if (flags & ~(GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW))
+		return -EINVAL;
+	if ((flags & GCHEAP_REFILL_NO_NEW) && !(flags & GCHEAP_REFILL_RETURN))
+		return -EINVAL;
+	if (!(flags & GCHEAP_REFILL_NO_NEW) &&
+	    (req.spanclass < 2 || req.spanclass >= GCHEAP_NUM_SPAN_CLASSES))
+		return -EINVAL;
+	/* An ioctl that allocates must fail before it changes anything. */
+	ret = gcheap_args_out(uarg, &req, sizeof(req));
+	if (ret)
+		return ret;
+
+	mutex_lock(&heap->lock);
+	/* Check the give-back, take the new span, and only then commit both. */
+	if (flags & GCHEAP_REFILL_RETURN) {
+		ret_span = gcheap_central_check_return(heap, &req.ret);
+		if (IS_ERR(ret_span)) {
+			ret = PTR_ERR(ret_span);
+			goto out;
+		}
+	}
+	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
+		span = gcheap_central_cache_span(heap, req.spanclass);
+		if (IS_ERR(span)) {
+			ret = PTR_ERR(span);
+			goto out;
+		}
+		req.base = gcheap_span_base(heap, span);
+		req.elemsize = span->elemsize;
+		req.nelems = span->nelems;
+		memset(req.free, 0, sizeof(req.free));
+		bitmap_to_arr64(req.free, gcheap_span_cache_free(span), span->nelems);
+	}
+	if (ret_span)
+		gcheap_central_uncache_span(heap, ret_span, req.ret.free);
+out:
+	mutex_unlock(&heap->lock);
+	if (ret)
+		return ret;
+	return gcheap_args_out(uarg, &req, sizeof(req));
+}
+
+static long gcheap_ioc_alloc_large(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_large req;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_LARGE_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	/* An ioctl that allocates must fail before it changes anything. */
+	ret = gcheap_args_out(uarg, &req, sizeof(req));
+	if (ret)
+		return ret;
+	ret = gcheap_large_alloc(heap, &req);
+	if (ret)
+		return ret;
+	return gcheap_args_out(uarg, &req, sizeof(req));
+}
+
+static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_free req;
+	struct gcheap_span *span;
+	long idx;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_FREE_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (req.flags || req.__reserved)
+		return -EINVAL;
+	mutex_lock(&heap->lock);
+	span = gcheap_arena_span_of(heap, req.addr);
+	ret = -ENOENT;
+	if (!span)
+		goto out;
+	idx = gcheap_span_obj_index(heap, span, req.addr);
+	if (idx < 0)
+		goto out;
+	if (gcheap_span_is_large(span)) {
+		if (span->state != GCHEAP_SPAN_INUSE)
+			goto out;
+		gcheap_large_free(heap, span);
+		ret = 0;
+	} else {
+		ret = gcheap_central_free_object(heap, span, idx);
+	}
+out:
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+static long gcheap_ioc_object(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_object req;
+	struct gcheap_span *span;
+	unsigned long off;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_OBJECT_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (req.spanclass || req.base || req.objsize || req.flags)
+		return -EINVAL;
+	mutex_lock(&heap->lock);
+	span = gcheap_arena_span_of(heap, req.addr);
+	if (!span || span->state == GCHEAP_SPAN_INIT) {
+		mutex_unlock(&heap->lock);
+		return -ENOENT;
+	}
+	req.spanclass = span->spanclass;
+	off = req.addr - gcheap_span_base(heap, span);
+	if (gcheap_span_is_large(span)) {
+		req.base = gcheap_span_base(heap, span);
+		req.objsize = (u64)span->npages << GCHEAP_PAGE_SHIFT;
+		req.flags = GCHEAP_OBJECT_ALLOCATED;
+	} else {
+		u32 idx = gcheap_obj_index(gcheap_span_class(span), off);
+
+		if (idx >= span->nelems) {	/* the span's unused tail */
+			mutex_unlock(&heap->lock);
+			return -ENOENT;
+		}
+		req.base = gcheap_span_base(heap, span) + (u64)idx * span->elemsize;
+		req.objsize = span->elemsize;
+		gcheap_central_describe(heap, span, idx, &req);
+	}
+	mutex_unlock(&heap->lock);
+	return gcheap_args_out(uarg, &req, sizeof(req));
+}
+
+static long gcheap_ioc_stats(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_stats st;
+	int ret;
+
+	ret = gcheap_args_in(&st, sizeof(st), GCHEAP_STATS_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	gcheap_stats(heap, &st);
+	return gcheap_args_out(uarg, &st, sizeof(st));
+}
+
 static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct gcheap *heap = file->private_data;
@@ -114,6 +274,16 @@ static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gcheap_ioc_info(heap, uarg);
 	case GCHEAP_IOC_SIZE_CLASSES:
 		return gcheap_ioc_size_classes(uarg);
+	case GCHEAP_IOC_REFILL:
+		return gcheap_ioc_refill(heap, uarg);
+	case GCHEAP_IOC_ALLOC_LARGE:
+		return gcheap_ioc_alloc_large(heap, uarg);
+	case GCHEAP_IOC_FREE:
+		return gcheap_ioc_free(heap, uarg);
+	case GCHEAP_IOC_STATS:
+		return gcheap_ioc_stats(heap, uarg);
+	case GCHEAP_IOC_OBJECT:
+		return gcheap_ioc_object(heap, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -126,7 +296,14 @@ static int gcheap_open(struct inode *inode, struct file *file)
 	if (IS_ERR(heap))
 		return PTR_ERR(heap);
 	file->private_data = heap;
+	/* The user mapping lives in the heap's own address_space. */
+	file->f_mapping = heap->inode->i_mapping;
 	return 0;
+}
+
+static int gcheap_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return gcheap_arena_mmap(file->private_data, vma);
 }
 
 static int gcheap_release(struct inode *inode, struct file *file)
@@ -139,6 +316,7 @@ static const struct file_operations gcheap_fops = {
 	.owner = THIS_MODULE,
 	.open = gcheap_open,
 	.release = gcheap_release,
+	.mmap = gcheap_mmap,
 	.unlocked_ioctl = gcheap_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,

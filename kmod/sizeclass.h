@@ -5,9 +5,6 @@
 #include <linux/types.h>
 #include "uapi/gcheap.h"
 
-/* Span class: size class << 1 | noscan, as in Go's mheap.go. */
-#define GCHEAP_NUM_SPAN_CLASSES	(GCHEAP_NUM_SIZE_CLASSES << 1)
-
 struct gcheap_class_info {
 	u32 size;
 	u32 npages;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The process's one heap: opening /dev/gcheap, checking that the module
- * speaks our ABI, and learning the geometry (size classes) from it, so the
- * table lives only in the kernel.
+ * speaks our ABI, learning the geometry (size classes) from it so the table
+ * lives only in the kernel, and mapping the heap's address range.
  *
  * Thread safety: the heap is opened once under heap_lock; afterwards its
  * description is read-only and read without a lock.
@@ -13,13 +13,92 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "gcheap.h"
 #include "internal.h"
 
+#define GCH_DEFAULT_HEAP_MAX	(4ULL << 30)
+
 struct gch_heap gch_heap = { .fd = -1 };
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int gch_ioctl(unsigned long cmd, void *arg)
+{
+	__atomic_fetch_add(&gch_heap.syscalls, 1, __ATOMIC_RELAXED);
+	return ioctl(gch_heap.fd, cmd, arg);
+}
+
+/* "123", "64K", "512M", "4G": bytes; 0 for anything else. */
+static size_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = 0;
+
+	if (end == s)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end || v > (~0ULL >> shift))
+		return 0;
+	return (size_t)(v << shift);
+}
+
+static void build_class_tables(void)
+{
+	unsigned int c = 1;
+	size_t size;
+
+	for (size = 0; size <= GCH_SMALL_SIZE_MAX; size += 8) {
+		while (gch_heap.classes[c].size < size)
+			c++;
+		gch_heap.class8[size >> 3] = c;
+	}
+	for (size = GCH_SMALL_SIZE_MAX; size <= GCHEAP_MAX_SMALL_SIZE; size += 128) {
+		while (gch_heap.classes[c].size < size)
+			c++;
+		gch_heap.class128[(size - GCH_SMALL_SIZE_MAX) >> 7] = c;
+	}
+	/* Size 0 is served as the smallest class. */
+	gch_heap.class8[0] = 1;
+}
+
+/*
+ * Reserve an 8 KiB-aligned range (the module requires heap pages to be
+ * aligned in the address space), then map the device over it.
+ */
+static int map_heap(int fd, size_t len)
+{
+	void *res, *heap;
+	uintptr_t start;
+
+	res = mmap(NULL, len + GCHEAP_PAGE_SIZE, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (res == MAP_FAILED)
+		return -1;
+	start = ((uintptr_t)res + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
+	heap = mmap((void *)start, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (heap == MAP_FAILED) {
+		int err = errno;
+
+		munmap(res, len + GCHEAP_PAGE_SIZE);
+		errno = err;
+		return -1;
+	}
+	/* Give back the slop on either side. */
+	if (start > (uintptr_t)res)
+		munmap(res, start - (uintptr_t)res);
+	if ((uintptr_t)res + GCHEAP_PAGE_SIZE > start)
+		munmap((void *)(start + len), (uintptr_t)res + GCHEAP_PAGE_SIZE - start);
+	gch_heap.base = start;
+	gch_heap.end = start + len;
+	return 0;
+}
 
 static int heap_open_locked(const struct gch_options *opts)
 {
@@ -30,8 +109,22 @@ static int heap_open_locked(const struct gch_options *opts)
 		.classes = (uintptr_t)gch_heap.classes,
 	};
 	const char *dev = getenv("GCHEAP_DEVICE");
+	const char *max = getenv("GCHEAP_HEAP_MAX");
+	size_t len = opts && opts->heap_max ? opts->heap_max : GCH_DEFAULT_HEAP_MAX;
 	int fd, err;
 
+	if (max) {
+		len = parse_size(max);
+		if (!len) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	if (len > SIZE_MAX - GCHEAP_CHUNK_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = (len + GCHEAP_CHUNK_SIZE - 1) & ~(GCHEAP_CHUNK_SIZE - 1);
 	if (!dev)
 		dev = opts && opts->device ? opts->device : GCHEAP_DEVICE;
 	fd = open(dev, O_RDWR | O_CLOEXEC);
@@ -50,6 +143,11 @@ static int heap_open_locked(const struct gch_options *opts)
 		errno = EPROTO;
 		goto fail;
 	}
+	if (map_heap(fd, len) < 0)
+		goto fail;
+	build_class_tables();
+	info.heap_base = gch_heap.base;
+	info.heap_max = len;
 	gch_heap.info = info;
 	__atomic_store_n(&gch_heap.fd, fd, __ATOMIC_RELEASE);
 	return 0;
@@ -72,20 +170,21 @@ int gch_init(const struct gch_options *opts)
 		ret = heap_open_locked(opts);
 	}
 	pthread_mutex_unlock(&heap_lock);
-	return ret;
+	return ret ? ret : gch_mcache_attach();
 }
 
 int gch_heap_ensure(void)
 {
 	int ret = 0;
 
-	if (__atomic_load_n(&gch_heap.fd, __ATOMIC_ACQUIRE) >= 0)
+	if (likely(__atomic_load_n(&gch_heap.fd, __ATOMIC_ACQUIRE) >= 0))
 		return 0;
 	pthread_mutex_lock(&heap_lock);
 	if (gch_heap.fd < 0)
 		ret = heap_open_locked(NULL);
 	pthread_mutex_unlock(&heap_lock);
-	return ret;
+	/* The thread that opens the heap is attached implicitly. */
+	return ret ? ret : gch_mcache_attach();
 }
 
 int gch_heap_info(struct gch_heap_info *out)
@@ -104,6 +203,31 @@ int gch_heap_info(struct gch_heap_info *out)
 	out->heap_base = (uintptr_t)info.heap_base;
 	out->heap_max = info.heap_max;
 	out->owner = info.owner_tgid;
+	return 0;
+}
+
+int gch_stats(struct gch_stats *out)
+{
+	struct gcheap_stats st = { .size = sizeof(st) };
+
+	if (gch_heap_ensure() < 0)
+		return -1;
+	if (ioctl(gch_heap.fd, GCHEAP_IOC_STATS, &st) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->heap_sys = st.heap_sys;
+	out->heap_inuse = st.heap_inuse;
+	out->heap_idle = st.heap_idle;
+	out->heap_released = st.heap_released;
+	out->heap_resident = st.heap_resident;
+	out->heap_alloc = st.heap_alloc;
+	out->heap_objects = st.heap_objects;
+	out->spans_inuse = st.spans_inuse;
+	out->spans_cached = st.spans_cached;
+	out->large_objects = st.large_objects;
+	out->refills = st.refills;
+	out->frees = st.frees;
+	out->syscalls = __atomic_load_n(&gch_heap.syscalls, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -3,18 +3,49 @@
 #ifndef GCHEAP_INTERNAL_H
 #define GCHEAP_INTERNAL_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
 #include "uapi/gcheap.h"
 
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+/* Size-class lookup, Go's two tables: step 8 up to 1 KiB, step 128 above. */
+#define GCH_SMALL_SIZE_MAX	1024
+#define GCH_CLASS8_LEN		(GCH_SMALL_SIZE_MAX / 8 + 1)
+#define GCH_CLASS128_LEN	((GCHEAP_MAX_SMALL_SIZE - GCH_SMALL_SIZE_MAX) / 128 + 1)
 
 struct gch_heap {
 	int fd;				/* /dev/gcheap, -1 until opened */
+	uintptr_t base, end;		/* the mapping */
 	struct gcheap_info info;	/* as reported at open */
 	struct gcheap_size_class classes[GCHEAP_NUM_SIZE_CLASSES];
+	uint8_t class8[GCH_CLASS8_LEN];
+	uint8_t class128[GCH_CLASS128_LEN];
+	uint64_t syscalls;		/* allocator ioctls, atomically counted */
 };
 
 extern struct gch_heap gch_heap;
 
-/* Open the heap if it is not open yet. */
+/* Open and map the heap, and attach the calling thread, if not done yet. */
 int gch_heap_ensure(void);
+
+/* An ioctl on the heap, counted in gch_heap.syscalls; -1/errno on failure. */
+int gch_ioctl(unsigned long cmd, void *arg);
+
+static inline unsigned int gch_size_to_class(size_t size)
+{
+	if (size <= GCH_SMALL_SIZE_MAX)
+		return gch_heap.class8[(size + 7) >> 3];
+	return gch_heap.class128[(size - GCH_SMALL_SIZE_MAX + 127) >> 7];
+}
+
+/* Per-thread cache (mcache.c). */
+int gch_mcache_attach(void);
+void *gch_mcache_alloc(unsigned int spanclass);
+void *gch_mcache_alloc_tiny(size_t size);
+int gch_mcache_free(void *ptr);
 
 #endif /* GCHEAP_INTERNAL_H */

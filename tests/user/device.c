@@ -107,6 +107,8 @@ static void test_library(void)
 	ok(gch_heap_info(&hi) == 0, "gch_heap_info opens the heap on first use");
 	ok(hi.abi_version == GCHEAP_ABI_VERSION && hi.page_size == 8192 &&
 	   hi.owner == getpid(), "library reports the module's geometry");
+	ok(hi.heap_base && hi.heap_base % 8192 == 0 && hi.heap_max == 4ULL << 30,
+	   "library mapped a 4 GiB heap at an 8 KiB boundary");
 	ok(gch_init(NULL) == -1 && errno == EALREADY, "second gch_init: EALREADY");
 	ok(gch_class_size(1) == 8 && gch_class_size(67) == 32768 &&
 	   gch_class_size(68) == 0 && gch_class_size(0) == 0, "gch_class_size");

@@ -23,15 +23,66 @@ extern "C" {
 /* Options for gch_init(). Zero means "the default". */
 struct gch_options {
 	const char *device;	/* default "/dev/gcheap"; env GCHEAP_DEVICE */
+	size_t heap_max;	/* bytes of address space to reserve, rounded up
+				 * to 4 MiB; default 4 GiB; env GCHEAP_HEAP_MAX
+				 * (a number, with an optional K, M or G suffix) */
 };
 
 /*
- * Open the process's heap now rather than on first use. @opts may be NULL.
- * GCHEAP_* environment variables override the defaults, not @opts.
- * Fails with EALREADY if the heap is already open, ENOENT if the module is
- * not loaded, EPROTO if the module speaks another ABI.
+ * Open and map the process's heap now rather than on first use, and attach
+ * the calling thread. @opts may be NULL. GCHEAP_* environment variables
+ * override @opts. Fails with EALREADY if the heap is already open, ENOENT
+ * if the module is not loaded, EPROTO if the module speaks another ABI,
+ * EINVAL for a bad option, ENOMEM if the address range cannot be reserved.
  */
 int gch_init(const struct gch_options *opts);
+
+/*
+ * Allocate @size bytes, zeroed, that may hold pointers to other heap
+ * objects. Objects are 16-byte aligned when their size class is a multiple
+ * of 16 (every class from 32 B up, and 16), else 8-byte aligned; objects
+ * over 32 KiB are aligned to 8 KiB. Returns NULL with
+ * errno ENOMEM when the heap is full, EPERM on a thread that is not
+ * attached (see gch_thread_attach), or the error of opening the heap.
+ */
+void *gch_alloc(size_t size);
+
+/*
+ * As gch_alloc(), for objects that hold no pointers: the collector never
+ * scans them. Noscan requests under 16 bytes share 16-byte blocks (Go's
+ * tiny allocator) and are aligned to the largest power of two that divides
+ * their size, at most 8.
+ */
+void *gch_alloc_noscan(size_t size);
+
+/*
+ * Release an object early (optional: the collector finds garbage itself).
+ * @ptr must be the first byte of an allocated object. Fails with ENOENT if
+ * it is not (a double free included), EINVAL if it is not in the heap,
+ * EBUSY if the object is in a span another thread is allocating from, or
+ * is a noscan object of at most 16 bytes (those share tiny blocks): such
+ * objects are left to the collector. NULL is
+ * accepted and ignored.
+ */
+int gch_free(void *ptr);
+
+/*
+ * Size of the object holding @ptr (interior pointers included) and, if
+ * @base is not NULL, its first byte. 0 if @ptr is not in a heap object.
+ */
+size_t gch_size(const void *ptr, void **base);
+
+/*
+ * Register the calling thread with the heap before it allocates (the thread
+ * that opens the heap is attached implicitly). Idempotent.
+ */
+int gch_thread_attach(void);
+
+/*
+ * Hand the calling thread's spans back to the heap and unregister it. A
+ * thread that exits attached is detached automatically.
+ */
+int gch_thread_detach(void);
 
 /* What the heap and the module report about themselves. */
 struct gch_heap_info {
@@ -39,13 +90,32 @@ struct gch_heap_info {
 	size_t page_size;		/* heap page size (8 KiB) */
 	unsigned int num_size_classes;	/* small size classes, class 0 included */
 	size_t max_small_size;		/* largest object served from spans */
-	uintptr_t heap_base;		/* start of the heap's mapping, 0 if none */
+	uintptr_t heap_base;		/* start of the heap's mapping */
 	size_t heap_max;		/* bytes reserved for the heap */
 	pid_t owner;			/* process that owns the heap */
 };
 
 /* Fill @info, opening the heap first if needed. */
 int gch_heap_info(struct gch_heap_info *info);
+
+/* Heap accounting (Go's MemStats names), bytes unless named otherwise. */
+struct gch_stats {
+	uint64_t heap_sys;	/* reserved address range */
+	uint64_t heap_inuse;	/* in spans */
+	uint64_t heap_idle;	/* in no span */
+	uint64_t heap_released;	/* idle, with no physical memory */
+	uint64_t heap_resident;	/* with physical memory */
+	uint64_t heap_alloc;	/* allocated; spans held by caches count whole */
+	uint64_t heap_objects;	/* likewise, in objects */
+	uint64_t spans_inuse;	/* small-object spans */
+	uint64_t spans_cached;	/* of which held by thread caches */
+	uint64_t large_objects;	/* live objects over 32 KiB */
+	uint64_t refills;	/* spans handed to caches, ever */
+	uint64_t frees;		/* objects released by gch_free, ever */
+	uint64_t syscalls;	/* system calls the allocator made, ever */
+};
+
+int gch_stats(struct gch_stats *st);
 
 /* Size of objects in small size class @cls (1..num_size_classes-1), 0 if none. */
 size_t gch_class_size(unsigned int cls);

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Arena: the heap's address range in its owner, and the physical pages
+ * behind it.
+ *
+ * The range is one shared mapping of the heap's private inode, so the
+ * module can take pages away from the process by file offset with
+ * unmap_mapping_range(), the one zap exported on every kernel from 6.1 on.
+ * Physical pages are allocated when a span is created over heap pages that
+ * have none, zeroed and charged to the caller's memory cgroup; they reach
+ * the process through ->fault, one 4 KiB page per fault. (Inserting a
+ * span's pages in one batch at hand-out needs the VMA and mmap_lock from
+ * the ioctl; a fault is taken only for pages the program touches, and most
+ * spans are touched page by page as they fill, so faulting does no work
+ * that is not needed.)
+ *
+ * Invariants: a user PTE exists only for a heap page inside a span (in use);
+ * before a span's pages return to the page allocator they are zapped, so a
+ * later touch faults and gets SIGBUS. Only the owner mm ever maps a page: a
+ * VMA copied into a child by fork() is wiped before its PTEs are copied and
+ * faults with SIGBUS. All chunk and span-table state is under heap->lock.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/moduleparam.h>
+#include "arena.h"
+#include "compat.h"
+
+/* Base pages per heap page, and the shift between the two. */
+#define GCHEAP_SUBPAGES		(GCHEAP_PAGE_SIZE / PAGE_SIZE)
+#define GCHEAP_SUBPAGE_SHIFT	(GCHEAP_PAGE_SHIFT - PAGE_SHIFT)
+
+static unsigned int max_heap_mb = 65536;
+module_param(max_heap_mb, uint, 0644);
+MODULE_PARM_DESC(max_heap_mb, "Largest heap mapping, in MiB (default 65536)");
+
+static struct gcheap_chunk *chunk_of(struct gcheap *heap, unsigned long pg)
+{
+	return heap->chunks[pg / GCHEAP_CHUNK_PAGES];
+}
+
+static void gcheap_vm_open(struct vm_area_struct *vma)
+{
+	struct gcheap *heap = vma->vm_private_data;
+
+	/*
+	 * Only a fork() that MADV_DOFORK allowed copies this VMA into another
+	 * mm. ->open runs before the PTEs are copied: wiping the child's copy
+	 * keeps it from ever reaching the parent's pages.
+	 */
+	if (vma->vm_mm != heap->mm)
+		vm_flags_set(vma, VM_WIPEONFORK);
+}
+
+static void gcheap_vm_close(struct vm_area_struct *vma)
+{
+	struct gcheap *heap = vma->vm_private_data;
+
+	if (vma->vm_mm != heap->mm)
+		return;
+	mutex_lock(&heap->lock);
+	heap->mapped = false;
+	mutex_unlock(&heap->lock);
+}
+
+/* The mapping is one piece for life: no partial munmap/mprotect, no mremap. */
+static int gcheap_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int gcheap_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct gcheap *heap = vma->vm_private_data;
+	unsigned long pg = vmf->pgoff >> GCHEAP_SUBPAGE_SHIFT;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	if (vma->vm_mm != heap->mm)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&heap->lock);
+	if (pg < heap->npages) {
+		/* In a span means in use; a span's pages are always resident. */
+		if (gcheap_arena_span_at(heap, pg)) {
+			struct page *page = chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
+
+			page = nth_page(page, vmf->pgoff & (GCHEAP_SUBPAGES - 1));
+			ret = vmf_insert_page(vma, vmf->address, page);
+		}
+	}
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+static const struct vm_operations_struct gcheap_vm_ops = {
+	.open = gcheap_vm_open,
+	.close = gcheap_vm_close,
+	.may_split = gcheap_vm_may_split,
+	.mremap = gcheap_vm_mremap,
+	.fault = gcheap_vm_fault,
+};
+
+int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
+{
+	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long npages = len >> GCHEAP_PAGE_SHIFT;
+	int ret;
+
+	if (vma->vm_mm != heap->mm)
+		return -EPERM;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (vma->vm_pgoff || !(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	/* Spans start on heap-page boundaries in the user's address space. */
+	if (!IS_ALIGNED(vma->vm_start, GCHEAP_PAGE_SIZE) ||
+	    !IS_ALIGNED(len, GCHEAP_CHUNK_SIZE) ||
+	    len > (unsigned long)max_heap_mb << 20)
+		return -EINVAL;
+
+	mutex_lock(&heap->lock);
+	ret = -EBUSY;
+	if (heap->npages)	/* one mapping per heap, ever */
+		goto out;
+	heap->chunks = kvcalloc(npages / GCHEAP_CHUNK_PAGES, sizeof(*heap->chunks),
+				GFP_KERNEL_ACCOUNT);
+	ret = -ENOMEM;
+	if (!heap->chunks)
+		goto out;
+	ret = gcheap_pagealloc_init(&heap->pa, npages);
+	if (ret) {
+		kvfree(heap->chunks);
+		heap->chunks = NULL;
+		goto out;
+	}
+	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTCOPY | VM_DONTEXPAND);
+	vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_ops = &gcheap_vm_ops;
+	vma->vm_private_data = heap;
+	heap->base = vma->vm_start;
+	heap->npages = npages;
+	heap->mapped = true;
+out:
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+static void free_heap_page(struct page *page)
+{
+	unsigned int i;
+
+	for (i = 0; i < GCHEAP_SUBPAGES; i++)
+		__free_page(nth_page(page, i));
+}
+
+/*
+ * Give heap pages [first, first + n) physical memory where they have none.
+ * *reused says whether any page already had some (and so may hold old
+ * bytes). On failure the pages allocated here are freed again.
+ */
+int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
+			  unsigned long n, bool *reused)
+{
+	unsigned long pg, undo;
+	struct gcheap_chunk **cp;
+	struct page *page;
+
+	lockdep_assert_held(&heap->lock);
+	*reused = false;
+	for (pg = first; pg < first + n; pg++) {
+		cp = &heap->chunks[pg / GCHEAP_CHUNK_PAGES];
+		if (!*cp) {
+			*cp = kvzalloc(sizeof(**cp), GFP_KERNEL_ACCOUNT);
+			if (!*cp)
+				goto fail;
+		}
+		if ((*cp)->pages[pg % GCHEAP_CHUNK_PAGES]) {
+			*reused = true;
+			continue;
+		}
+		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN,
+				   GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
+		if (!page)
+			goto fail;
+		/* Two refcounted base pages, as vm_insert_page() requires. */
+		split_page(page, GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
+		(*cp)->pages[pg % GCHEAP_CHUNK_PAGES] = page;
+		heap->resident_pages++;
+	}
+	return 0;
+fail:
+	/*
+	 * The range is in no span yet, so none of it is mapped by the process:
+	 * dropping the memory of its resident pages, old or new, is safe and
+	 * leaves the heap as it was but for fewer idle resident pages.
+	 */
+	for (undo = first; undo < pg; undo++) {
+		struct gcheap_chunk *c = chunk_of(heap, undo);
+		struct page **pp = &c->pages[undo % GCHEAP_CHUNK_PAGES];
+
+		if (*pp) {
+			free_heap_page(*pp);
+			*pp = NULL;
+			heap->resident_pages--;
+		}
+	}
+	return -ENOMEM;
+}
+
+void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
+			   unsigned long n, struct gcheap_span *span)
+{
+	unsigned long pg;
+
+	lockdep_assert_held(&heap->lock);
+	for (pg = first; pg < first + n; pg++)
+		chunk_of(heap, pg)->spans[pg % GCHEAP_CHUNK_PAGES] = span;
+}
+
+/* The span holding heap page @pg, or NULL. */
+struct gcheap_span *gcheap_arena_span_at(struct gcheap *heap, unsigned long pg)
+{
+	struct gcheap_chunk *chunk = chunk_of(heap, pg);
+
+	lockdep_assert_held(&heap->lock);
+	return chunk ? chunk->spans[pg % GCHEAP_CHUNK_PAGES] : NULL;
+}
+
+/* The span holding user address @addr, or NULL. */
+struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr)
+{
+	if (!heap->npages || addr < heap->base ||
+	    addr - heap->base >= heap->npages << GCHEAP_PAGE_SHIFT)
+		return NULL;
+	return gcheap_arena_span_at(heap, (addr - heap->base) >> GCHEAP_PAGE_SHIFT);
+}
+
+/*
+ * Zero @len bytes at byte offset @off of the run of resident heap pages
+ * starting at @first_page, through the kernel's own mapping.
+ */
+void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
+		       unsigned long off, unsigned long len)
+{
+	while (len) {
+		unsigned long pg = first_page + (off >> GCHEAP_PAGE_SHIFT);
+		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
+		unsigned long n = min(len, GCHEAP_PAGE_SIZE - in);
+		struct page *page = chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
+
+		memset(page_address(page) + in, 0, n);
+		off += n;
+		len -= n;
+		cond_resched();
+	}
+}
+
+/* Take heap pages [first, first + n) away from the process's page tables. */
+void gcheap_arena_unmap_user(struct gcheap *heap, unsigned long first,
+			     unsigned long n)
+{
+	unmap_mapping_range(heap->inode->i_mapping,
+			    (loff_t)first << GCHEAP_PAGE_SHIFT,
+			    (loff_t)n << GCHEAP_PAGE_SHIFT, 1);
+}
+
+/* Free every physical page and table; the mapping is already gone. */
+void gcheap_arena_release(struct gcheap *heap)
+{
+	unsigned long c, i;
+
+	if (!heap->chunks)
+		return;
+	for (c = 0; c < heap->npages / GCHEAP_CHUNK_PAGES; c++) {
+		struct gcheap_chunk *chunk = heap->chunks[c];
+
+		if (!chunk)
+			continue;
+		for (i = 0; i < GCHEAP_CHUNK_PAGES; i++)
+			if (chunk->pages[i])
+				free_heap_page(chunk->pages[i]);
+		kvfree(chunk);
+	}
+	kvfree(heap->chunks);
+	heap->chunks = NULL;
+	gcheap_pagealloc_destroy(&heap->pa);
+}

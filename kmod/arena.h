@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_ARENA_H
+#define _GCHEAP_ARENA_H
+
+#include <linux/mm_types.h>
+#include "heap.h"
+
+/*
+ * Per 4 MiB chunk of the heap: its physical pages and its page -> span
+ * table. A heap page is one order-1 allocation split into two base pages,
+ * so the kernel sees it as 8 contiguous KiB through the direct map.
+ */
+struct gcheap_chunk {
+	struct page *pages[GCHEAP_CHUNK_PAGES];	/* first base page; NULL = none */
+	struct gcheap_span *spans[GCHEAP_CHUNK_PAGES];
+};
+
+int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma);
+int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
+			  unsigned long n, bool *reused);
+void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
+			   unsigned long n, struct gcheap_span *span);
+struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr);
+struct gcheap_span *gcheap_arena_span_at(struct gcheap *heap, unsigned long pg);
+void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
+		       unsigned long off, unsigned long len);
+void gcheap_arena_unmap_user(struct gcheap *heap, unsigned long first,
+			     unsigned long n);
+void gcheap_arena_release(struct gcheap *heap);
+
+#endif /* _GCHEAP_ARENA_H */

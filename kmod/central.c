@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Central lists (Go's mcentral): per span class, the spans no cache holds,
+ * partial (a free slot) or full, and the hand-over of spans to and from the
+ * caches of user threads.
+ *
+ * A cache owns every slot that was free when it got the span; the module
+ * keeps that set (cache_free) and, when the span comes back, accepts as
+ * still free only a subset of it. Everything else the cache was given is
+ * then an allocated object. The heap counts a cached span as fully
+ * allocated, as Go's heapLive does, and subtracts what comes back unused.
+ *
+ * Locking: heap->lock (span lookup, creation, destruction, counters), then
+ * central->lock (lists, a span's bits, count and state). Both are held for
+ * every change of a span's state.
+ */
+#include <linux/bitmap.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include "central.h"
+#include "arena.h"
+
+void gcheap_central_init(struct gcheap *heap)
+{
+	int i, j;
+
+	for (i = 0; i < GCHEAP_NUM_SPAN_CLASSES; i++) {
+		spin_lock_init(&heap->central[i].lock);
+		for (j = 0; j < 2; j++) {
+			INIT_LIST_HEAD(&heap->central[i].partial[j]);
+			INIT_LIST_HEAD(&heap->central[i].full[j]);
+		}
+	}
+}
+
+static struct gcheap_central *central_of(struct gcheap *heap,
+					 const struct gcheap_span *span)
+{
+	return &heap->central[span->spanclass];
+}
+
+/* Bytes a span's free slots stand for. */
+static u64 span_free_bytes(const struct gcheap_span *span)
+{
+	return (u64)(span->nelems - span->alloc_count) * span->elemsize;
+}
+
+/*
+ * Hand a span of @spanclass to the calling thread's cache: a partial swept
+ * span, else a new one. Its free slots are zeroed. ERR_PTR on failure with
+ * the heap unchanged.
+ */
+struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass)
+{
+	struct gcheap_central *c = &heap->central[spanclass];
+	struct gcheap_span *span;
+	bool fresh = false;
+
+	lockdep_assert_held(&heap->lock);
+	spin_lock(&c->lock);
+	span = list_first_entry_or_null(gcheap_partial_swept(heap, c),
+					struct gcheap_span, list);
+	if (span)
+		list_del_init(&span->list);
+	spin_unlock(&c->lock);
+	if (!span) {
+		span = gcheap_span_create(heap, spanclass,
+					  gcheap_classes[spanclass >> 1].npages);
+		if (IS_ERR(span))
+			return span;
+		fresh = true;
+	}
+
+	spin_lock(&c->lock);
+	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
+			  span->nelems);
+	span->state = GCHEAP_SPAN_CACHED;
+	span->holder = task_pid_nr(current);
+	spin_unlock(&c->lock);
+
+	gcheap_span_zero_free(heap, span);
+	heap->spans_inuse += fresh;
+	heap->spans_cached++;
+	heap->refills++;
+	heap->alloc_bytes += span_free_bytes(span);
+	heap->alloc_objects += span->nelems - span->alloc_count;
+	return span;
+}
+
+/*
+ * The span a cache gives back in @ret, if the give-back is valid: @ret
+ * names a small span this heap's caches hold, and every slot it reports
+ * unused was free when the span was handed out. Changes nothing.
+ */
+struct gcheap_span *gcheap_central_check_return(struct gcheap *heap,
+						const struct gcheap_span_return *ret)
+{
+	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
+	struct gcheap_span *span;
+	struct gcheap_central *c;
+	int err = 0;
+
+	lockdep_assert_held(&heap->lock);
+	span = gcheap_arena_span_of(heap, ret->base);
+	if (!span || gcheap_span_is_large(span) || gcheap_span_base(heap, span) != ret->base)
+		return ERR_PTR(-ENOENT);
+	bitmap_from_arr64(unused, ret->free, GCHEAP_MAX_SPAN_ELEMS);
+	/* No bit past the span's last slot. */
+	if (find_next_bit(unused, GCHEAP_MAX_SPAN_ELEMS, span->nelems) < GCHEAP_MAX_SPAN_ELEMS)
+		return ERR_PTR(-EINVAL);
+	c = central_of(heap, span);
+	spin_lock(&c->lock);
+	if (span->state != GCHEAP_SPAN_CACHED)
+		err = -ENOENT;
+	else if (!bitmap_subset(unused, gcheap_span_cache_free(span), span->nelems))
+		err = -EINVAL;
+	spin_unlock(&c->lock);
+	if (err)
+		return ERR_PTR(err);
+	return span;
+}
+
+/* Take back a span checked by gcheap_central_check_return(). */
+void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
+				 const u64 *unused_arr)
+{
+	DECLARE_BITMAP(used, GCHEAP_MAX_SPAN_ELEMS);
+	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
+	struct gcheap_central *c = central_of(heap, span);
+	unsigned int nunused;
+
+	lockdep_assert_held(&heap->lock);
+	bitmap_from_arr64(unused, unused_arr, GCHEAP_MAX_SPAN_ELEMS);
+	spin_lock(&c->lock);
+	bitmap_andnot(used, gcheap_span_cache_free(span), unused, span->nelems);
+	bitmap_or(gcheap_span_alloc_bits(span), gcheap_span_alloc_bits(span), used,
+		  span->nelems);
+	span->alloc_count = bitmap_weight(gcheap_span_alloc_bits(span), span->nelems);
+	nunused = bitmap_weight(unused, span->nelems);
+	span->state = GCHEAP_SPAN_INUSE;
+	span->holder = 0;
+	if (span->alloc_count == span->nelems)
+		list_add(&span->list, gcheap_full_swept(heap, c));
+	else if (span->alloc_count)
+		list_add(&span->list, gcheap_partial_swept(heap, c));
+	spin_unlock(&c->lock);
+
+	heap->spans_cached--;
+	heap->alloc_bytes -= (u64)nunused * span->elemsize;
+	heap->alloc_objects -= nunused;
+	if (!span->alloc_count) {
+		heap->spans_inuse--;
+		gcheap_span_destroy(heap, span);
+	}
+}
+
+/*
+ * Free object @idx of small span @span early (GCHEAP_IOC_FREE). -EBUSY if
+ * the slot belongs to a cache, -ENOENT if it is not allocated.
+ */
+int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
+			       unsigned long idx)
+{
+	struct gcheap_central *c = central_of(heap, span);
+	unsigned long *alloc = gcheap_span_alloc_bits(span);
+	int ret = 0;
+
+	lockdep_assert_held(&heap->lock);
+	if (span->spanclass == GCHEAP_TINY_SPANCLASS)
+		return -EBUSY;
+	spin_lock(&c->lock);
+	if (span->state == GCHEAP_SPAN_CACHED && test_bit(idx, gcheap_span_cache_free(span))) {
+		ret = -EBUSY;
+	} else if (span->state == GCHEAP_SPAN_INIT || !test_bit(idx, alloc)) {
+		ret = -ENOENT;
+	} else {
+		__clear_bit(idx, alloc);
+		span->alloc_count--;
+		span->needzero = true;
+		/*
+		 * A cached span is on no list and keeps this slot out of the
+		 * cache's hands until it comes back; otherwise it is now partial.
+		 */
+		if (span->state == GCHEAP_SPAN_INUSE) {
+			if (span->alloc_count)
+				list_move(&span->list, gcheap_partial_swept(heap, c));
+			else
+				list_del_init(&span->list);
+		}
+	}
+	spin_unlock(&c->lock);
+	if (ret)
+		return ret;
+	heap->alloc_bytes -= span->elemsize;
+	heap->alloc_objects--;
+	heap->frees++;
+	if (span->state == GCHEAP_SPAN_INUSE && !span->alloc_count) {
+		heap->spans_inuse--;
+		gcheap_span_destroy(heap, span);
+	}
+	return 0;
+}
+
+/* GCHEAP_IOC_OBJECT for a small span: what the heap knows of slot @idx. */
+void gcheap_central_describe(struct gcheap *heap, struct gcheap_span *span,
+			     unsigned long idx, struct gcheap_object *obj)
+{
+	struct gcheap_central *c = central_of(heap, span);
+
+	lockdep_assert_held(&heap->lock);
+	spin_lock(&c->lock);
+	obj->flags = 0;
+	if (test_bit(idx, gcheap_span_alloc_bits(span)))
+		obj->flags |= GCHEAP_OBJECT_ALLOCATED;
+	if (span->state == GCHEAP_SPAN_CACHED)
+		obj->flags |= GCHEAP_OBJECT_CACHED;
+	spin_unlock(&c->lock);
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Large objects: anything over 32 KiB gets a span of its own, straight from
+ * the page allocator (Go's allocLarge), and goes back to it when freed.
+ *
+ * Locking: heap->lock for creation and destruction. The object is zeroed
+ * with the lock dropped, while its span is still INIT: no lookup by address
+ * accepts an INIT span, so nothing else can free it meanwhile, and the
+ * ioctl's reference on the file keeps the heap alive.
+ */
+#include <linux/err.h>
+#include "large.h"
+
+int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
+{
+	struct gcheap_span *span;
+	unsigned long npages;
+
+	if (req->flags & ~GCHEAP_LARGE_NOSCAN || req->__reserved)
+		return -EINVAL;
+	if (!req->bytes)
+		return -EINVAL;
+	mutex_lock(&heap->lock);
+	if (req->bytes > (u64)heap->npages << GCHEAP_PAGE_SHIFT) {
+		mutex_unlock(&heap->lock);
+		return heap->npages ? -ENOMEM : -ENXIO;
+	}
+	npages = DIV_ROUND_UP(req->bytes, GCHEAP_PAGE_SIZE);
+	span = gcheap_span_create(heap, GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN),
+				  npages);
+	mutex_unlock(&heap->lock);
+	if (IS_ERR(span))
+		return PTR_ERR(span);
+
+	gcheap_span_zero_free(heap, span);
+
+	mutex_lock(&heap->lock);
+	span->state = GCHEAP_SPAN_INUSE;
+	heap->large_objects++;
+	heap->large_allocs++;
+	heap->alloc_bytes += npages << GCHEAP_PAGE_SHIFT;
+	heap->alloc_objects++;
+	req->base = gcheap_span_base(heap, span);
+	req->span_bytes = npages << GCHEAP_PAGE_SHIFT;
+	mutex_unlock(&heap->lock);
+	return 0;
+}
+
+void gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)
+{
+	lockdep_assert_held(&heap->lock);
+	heap->large_objects--;
+	heap->alloc_bytes -= span->npages << GCHEAP_PAGE_SHIFT;
+	heap->alloc_objects--;
+	heap->frees++;
+	gcheap_span_destroy(heap, span);
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Spans: runs of heap pages holding objects of one span class, or one large
+ * object. Creation takes pages from the page allocator, gives them physical
+ * memory and enters the span in the page -> span table; destruction undoes
+ * all three, zapping the user's PTEs first.
+ *
+ * Locking: creation and destruction under heap->lock. A span's bitmaps,
+ * counts and state belong to its central's lock once it is INUSE or CACHED;
+ * a span is destroyed only with heap->lock held and off every list.
+ */
+#include <linux/slab.h>
+#include <linux/overflow.h>
+#include <linux/export.h>
+#include <kunit/visibility.h>
+#include "span.h"
+#include "arena.h"
+
+/*
+ * A new span in state INIT, entered in the span table, its pages resident.
+ * Small spans start with every slot free. Returns an ERR_PTR on failure,
+ * with the heap unchanged.
+ */
+struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
+				       unsigned long npages)
+{
+	u16 nelems = 1;
+	struct gcheap_span *span;
+	bool reused;
+	long start;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	if (!heap->mapped)
+		return ERR_PTR(-ENXIO);
+	if (spanclass >> 1)
+		nelems = gcheap_classes[spanclass >> 1].nelems;
+	span = kzalloc(struct_size(span, bits, 3 * BITS_TO_LONGS(nelems)),
+		       GFP_KERNEL_ACCOUNT);
+	if (!span)
+		return ERR_PTR(-ENOMEM);
+	start = gcheap_pagealloc_alloc(&heap->pa, npages, NULL);
+	if (start < 0) {
+		ret = start;
+		goto fail_span;
+	}
+	ret = gcheap_arena_populate(heap, start, npages, &reused);
+	if (ret)
+		goto fail_pages;
+
+	INIT_LIST_HEAD(&span->list);
+	span->start = start;
+	span->npages = npages;
+	span->spanclass = spanclass;
+	span->nelems = nelems;
+	span->elemsize = spanclass >> 1 ? gcheap_classes[spanclass >> 1].size : 0;
+	span->state = GCHEAP_SPAN_INIT;
+	span->needzero = reused;
+	span->sweepgen = heap->sweepgen;
+	gcheap_arena_set_span(heap, start, npages, span);
+	return span;
+
+fail_pages:
+	gcheap_pagealloc_free(&heap->pa, start, npages);
+fail_span:
+	kfree(span);
+	return ERR_PTR(ret);
+}
+
+void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
+{
+	lockdep_assert_held(&heap->lock);
+	/* No PTE may outlive the span: a later touch must fault and SIGBUS. */
+	gcheap_arena_unmap_user(heap, span->start, span->npages);
+	gcheap_arena_set_span(heap, span->start, span->npages, NULL);
+	gcheap_pagealloc_free(&heap->pa, span->start, span->npages);
+	kfree(span);
+}
+
+/*
+ * Index of the object that starts exactly at @addr, or -ENOENT if @addr is
+ * not an object's first byte (interior pointers are the collector's
+ * business, not free()'s).
+ */
+long gcheap_span_obj_index(struct gcheap *heap, struct gcheap_span *span,
+			   unsigned long addr)
+{
+	unsigned long off = addr - gcheap_span_base(heap, span);
+	u32 idx;
+
+	if (gcheap_span_is_large(span))
+		return off ? -ENOENT : 0;
+	idx = gcheap_obj_index(gcheap_span_class(span), off);
+	if (idx >= span->nelems || (unsigned long)idx * span->elemsize != off)
+		return -ENOENT;
+	return idx;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_span_obj_index);
+
+/*
+ * Zero every free slot of a span whose free slots may hold old bytes, so a
+ * cache never has to. The caller owns the free slots (span INIT or CACHED).
+ */
+void gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span)
+{
+	unsigned long *alloc = gcheap_span_alloc_bits(span);
+	unsigned long i, next;
+
+	if (!span->needzero)
+		return;
+	if (gcheap_span_is_large(span)) {
+		gcheap_arena_zero(heap, span->start, 0, span->npages << GCHEAP_PAGE_SHIFT);
+	} else {
+		/* Runs of free slots, zeroed a run at a time. */
+		for (i = find_first_zero_bit(alloc, span->nelems); i < span->nelems;
+		     i = find_next_zero_bit(alloc, span->nelems, next)) {
+			next = find_next_bit(alloc, span->nelems, i);
+			gcheap_arena_zero(heap, span->start, i * span->elemsize,
+					  (next - i) * span->elemsize);
+		}
+	}
+	span->needzero = false;
+}
+
+/* Free every span's descriptor at heap teardown; the arena frees the pages. */
+void gcheap_span_release_all(struct gcheap *heap)
+{
+	struct gcheap_span *span;
+	unsigned long pg = 0, n;
+
+	while (pg < heap->npages) {
+		span = gcheap_arena_span_at(heap, pg);
+		if (!span) {
+			pg++;
+			continue;
+		}
+		/* Spans are visited whole, so pg is always a span's first page. */
+		n = span->npages;
+		kfree(span);
+		pg += n;
+	}
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_SPAN_H
+#define _GCHEAP_SPAN_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/bitmap.h>
+#include "heap.h"
+#include "sizeclass.h"
+
+enum gcheap_span_state {
+	GCHEAP_SPAN_INIT,	/* being set up; invisible to lookups by address */
+	GCHEAP_SPAN_INUSE,	/* objects owned by the heap (on a central list if small) */
+	GCHEAP_SPAN_CACHED,	/* handed to a thread's cache */
+};
+
+/*
+ * Go's mspan. Small spans hold nelems objects of one span class; a large
+ * span (spanclass 0 or 1) holds one object of npages heap pages.
+ * bits[] is three bitmaps of nelems bits: allocBits, gcmarkBits, and the
+ * slots that were free when the span was handed to a cache.
+ */
+struct gcheap_span {
+	struct list_head list;	/* central partial/full list; under its lock */
+	unsigned long start;	/* first heap page */
+	unsigned long npages;
+	u32 elemsize;		/* small spans only */
+	u16 nelems;
+	u16 alloc_count;	/* set bits in allocBits */
+	u8 spanclass;
+	u8 state;		/* enum gcheap_span_state */
+	bool needzero;		/* a free slot may hold old bytes */
+	u32 sweepgen;
+	pid_t holder;		/* thread whose cache holds it, for reports */
+	unsigned long bits[];
+};
+
+static inline bool gcheap_span_is_large(const struct gcheap_span *s)
+{
+	return s->spanclass >> 1 == 0;
+}
+
+static inline const struct gcheap_class_info *
+gcheap_span_class(const struct gcheap_span *s)
+{
+	return &gcheap_classes[s->spanclass >> 1];
+}
+
+static inline unsigned long *gcheap_span_alloc_bits(struct gcheap_span *s)
+{
+	return s->bits;
+}
+
+static inline unsigned long *gcheap_span_mark_bits(struct gcheap_span *s)
+{
+	return s->bits + BITS_TO_LONGS(s->nelems);
+}
+
+static inline unsigned long *gcheap_span_cache_free(struct gcheap_span *s)
+{
+	return s->bits + 2 * BITS_TO_LONGS(s->nelems);
+}
+
+static inline unsigned long gcheap_span_base(const struct gcheap *heap,
+					     const struct gcheap_span *s)
+{
+	return heap->base + (s->start << GCHEAP_PAGE_SHIFT);
+}
+
+struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
+				       unsigned long npages);
+void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span);
+long gcheap_span_obj_index(struct gcheap *heap, struct gcheap_span *span,
+			   unsigned long addr);
+void gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span);
+void gcheap_span_release_all(struct gcheap *heap);
+
+#endif /* _GCHEAP_SPAN_H */
