@@ -24,6 +24,10 @@
  * - free_pages is the number of pages below npages not in use.
  * alloc() and free() change the bitmap of the pages they are given, then
  * recompute the leaves of those pages and walk up while a summary changes.
+ * alloc() moves search_addr past its pages when it started there; free()
+ * lowers it to the first page freed. Eight levels cap a heap at 2^30 pages.
+ * Bad arguments get -EINVAL and change nothing; only summaries found to
+ * contradict themselves (a bug here) WARN, once.
  *
  * Locking: none. The owner (the heap) serialises every call with its own
  * lock. Only init() and destroy() may sleep (kvcalloc, kvfree); the rest
@@ -135,6 +139,7 @@ static void pa_update(struct gcheap_pagealloc *pa, unsigned long start,
 	for (i = lo; i <= hi; i++)
 		changed |= pa_store(&pa->levels[l][i], pa_chunk_sum(pa, i));
 	while (changed && l > 0) {
+		const struct gcheap_pa_sum *kids = pa->levels[l];
 		u32 size = gcheap_pa_level_pages(pa, l);
 
 		l--;
@@ -143,8 +148,7 @@ static void pa_update(struct gcheap_pagealloc *pa, unsigned long start,
 		changed = false;
 		for (i = lo; i <= hi; i++)
 			changed |= pa_store(&pa->levels[l][i],
-					    pa_merge(&pa->levels[l + 1][i << GCHEAP_PA_FANOUT_SHIFT],
-						     size));
+					    pa_merge(kids + (i << GCHEAP_PA_FANOUT_SHIFT), size));
 	}
 }
 

@@ -2,6 +2,7 @@
 #ifndef _GCHEAP_PAGEALLOC_H
 #define _GCHEAP_PAGEALLOC_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include "uapi/gcheap.h"
 
@@ -15,7 +16,7 @@ struct gcheap_pa_sum {
 
 /* Children per summary above the leaves, as in Go (one cache line). */
 #define GCHEAP_PA_FANOUT_SHIFT	3
-#define GCHEAP_PA_FANOUT	(1U << GCHEAP_PA_FANOUT_SHIFT)
+#define GCHEAP_PA_FANOUT	BIT(GCHEAP_PA_FANOUT_SHIFT)
 /* Levels cap the heap at 8^7 chunks of 512 pages: 2^30 pages. */
 #define GCHEAP_PA_MAX_LEVELS	8
 
