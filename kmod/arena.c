@@ -58,10 +58,13 @@ static void gcheap_vm_close(struct vm_area_struct *vma)
 {
 	struct gcheap *heap = vma->vm_private_data;
 
-	if (vma->vm_mm != heap->mm)
-		return;
+	/*
+	 * Only the heap's own VMA counts: a refused mremap() closes the copy
+	 * it made, and a child's copy is not the owner's.
+	 */
 	mutex_lock(&heap->lock);
-	heap->mapped = false;
+	if (vma == heap->vma)
+		heap->mapped = false;
 	mutex_unlock(&heap->lock);
 }
 
@@ -144,6 +147,7 @@ int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
 	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &gcheap_vm_ops;
 	vma->vm_private_data = heap;
+	heap->vma = vma;
 	heap->base = vma->vm_start;
 	heap->npages = npages;
 	heap->mapped = true;

@@ -25,6 +25,7 @@
 #include "heap.h"
 #include "arena.h"
 #include "central.h"
+#include "span.h"
 
 #define GCHEAP_FS_MAGIC	0x67636870	/* "gchp" */
 
@@ -77,8 +78,11 @@ struct gcheap *gcheap_create(void)
 
 void gcheap_destroy(struct gcheap *heap)
 {
+	/* Nothing else can reach the heap now; the lock is for the asserts. */
+	mutex_lock(&heap->lock);
 	gcheap_span_release_all(heap);
 	gcheap_arena_release(heap);
+	mutex_unlock(&heap->lock);
 	iput(heap->inode);
 	simple_release_fs(&gcheap_mnt, &gcheap_mnt_count);
 	mmdrop(heap->mm);

@@ -41,6 +41,7 @@ struct gcheap {
 	unsigned long base;	/* user address of the mapping, 0 until mmap */
 	unsigned long npages;	/* heap pages the mapping covers */
 	bool mapped;		/* the owner's mapping exists */
+	const void *vma;	/* that mapping's VMA, only ever compared */
 	struct gcheap_pagealloc pa;
 	struct gcheap_chunk **chunks;	/* per 4 MiB chunk, allocated on first use */
 	u32 sweepgen;

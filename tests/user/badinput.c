@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Everything a process can get wrong, straight at the device: bad mmaps,
+ * bad ioctl arguments, spans and objects it does not hold, memory that is
+ * not in use, and a child that inherits the mapping. Each bad call must
+ * fail with its documented errno and leave the heap's accounting exactly
+ * as it was; the heap must still work afterwards.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "uapi/gcheap.h"
+#include "tap.h"
+
+#define HEAP_LEN	(2 * GCHEAP_CHUNK_SIZE)
+
+static int fd;
+static uintptr_t base;
+
+static int xioctl(unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+static struct gcheap_stats stats(void)
+{
+	struct gcheap_stats st = { .size = sizeof(st) };
+
+	if (ioctl(fd, GCHEAP_IOC_STATS, &st) < 0)
+		memset(&st, 0xff, sizeof(st));
+	return st;
+}
+
+/* Run a bad call: it must return @err and change nothing. */
+#define BAD(call, err, ...) do {						\
+	struct gcheap_stats before_ = stats(), after_;			\
+	int r_ = (call);							\
+	after_ = stats();							\
+	ok(r_ == (err) && !memcmp(&before_, &after_, sizeof(before_)),	\
+	   __VA_ARGS__);							\
+	if (r_ != (err))							\
+		tap_diag("  got %d (%s), wanted %d", r_, strerror(-r_), err);	\
+} while (0)
+
+static int refill(unsigned int spc, uint64_t flags, const struct gcheap_span_return *ret,
+		  struct gcheap_refill *out)
+{
+	struct gcheap_refill req = { .size = sizeof(req), .spanclass = spc, .flags = flags };
+	int r;
+
+	if (ret)
+		req.ret = *ret;
+	r = xioctl(GCHEAP_IOC_REFILL, &req);
+	if (out)
+		*out = req;
+	return r;
+}
+
+static int give_back(uint64_t span_base, const __u64 *unused)
+{
+	struct gcheap_span_return ret = { .base = span_base };
+
+	if (unused)
+		memcpy(ret.free, unused, sizeof(ret.free));
+	return refill(0, GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW, &ret, NULL);
+}
+
+static int free_obj(uint64_t addr, uint64_t flags)
+{
+	struct gcheap_free req = { .size = sizeof(req), .flags = flags, .addr = addr };
+
+	return xioctl(GCHEAP_IOC_FREE, &req);
+}
+
+static int large(uint64_t bytes, uint64_t flags, uint64_t *out)
+{
+	struct gcheap_large req = { .size = sizeof(req), .flags = flags, .bytes = bytes };
+	int r = xioctl(GCHEAP_IOC_ALLOC_LARGE, &req);
+
+	if (out)
+		*out = req.base;
+	return r;
+}
+
+static sigjmp_buf jump;
+
+static void on_signal(int sig)
+{
+	siglongjmp(jump, sig);
+}
+
+/* The signal a read of @addr raises in this process, 0 if none. */
+static int touch(uintptr_t addr)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, old_bus, old_segv;
+	volatile int sig;
+
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sig = sigsetjmp(jump, 1);
+	if (!sig)
+		(void)*(volatile char *)addr;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return sig;
+}
+
+/* The signal a forked child gets reading @addr (0: it read fine). */
+static int touch_in_child(uintptr_t addr)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		(void)*(volatile char *)addr;
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void *map_at_aligned(size_t len, int prot, int flags, off_t off, uintptr_t skew)
+{
+	void *res = mmap(NULL, len + 2 * GCHEAP_PAGE_SIZE, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t at;
+
+	if (res == MAP_FAILED)
+		return res;
+	at = (((uintptr_t)res + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1)) + skew;
+	return mmap((void *)at, len, prot, flags | MAP_FIXED, fd, off);
+}
+
+static int map_errno(size_t len, int prot, int flags, off_t off, uintptr_t skew)
+{
+	return map_at_aligned(len, prot, flags, off, skew) == MAP_FAILED ? -errno : 0;
+}
+
+static void test_before_mmap(void)
+{
+	BAD(refill(4, 0, NULL, NULL), -ENXIO, "refill before mmap: ENXIO");
+	BAD(large(1 << 20, 0, NULL), -ENXIO, "large allocation before mmap: ENXIO");
+}
+
+static void test_mmap(void)
+{
+	void *p;
+
+	ok(map_errno(HEAP_LEN + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0) == -EINVAL,
+	   "mmap of a length not a multiple of 4 MiB: EINVAL");
+	ok(map_errno(HEAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 8192, 0) == -EINVAL,
+	   "mmap at a non-zero offset: EINVAL");
+	ok(map_errno(HEAP_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE, 0, 0) == -EINVAL,
+	   "private mmap: EINVAL");
+	ok(map_errno(HEAP_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, 0, 0) == -EPERM,
+	   "executable mmap: EPERM");
+	ok(map_errno(HEAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 4096) == -EINVAL,
+	   "mmap not on an 8 KiB boundary: EINVAL");
+	ok(mmap(NULL, 1ULL << 40, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0)
+	   == MAP_FAILED && errno == EINVAL, "mmap over max_heap_mb: EINVAL");
+
+	p = map_at_aligned(HEAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0);
+	if (!ok(p != MAP_FAILED, "mmap of an 8 MiB heap"))
+		return;
+	base = (uintptr_t)p;
+	ok(map_errno(HEAP_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0) == -EBUSY,
+	   "second mmap of the same heap: EBUSY");
+	ok(mremap(p, HEAP_LEN, 2 * HEAP_LEN, 0) == MAP_FAILED, "mremap to grow: refused");
+	ok(mremap(p, HEAP_LEN, HEAP_LEN, MREMAP_MAYMOVE | MREMAP_FIXED,
+		  (void *)(base + 4 * HEAP_LEN)) == MAP_FAILED, "mremap to move: refused");
+	ok(munmap(p, GCHEAP_CHUNK_SIZE) < 0 && errno == EINVAL, "partial munmap: EINVAL");
+	ok(mprotect(p, GCHEAP_CHUNK_SIZE, PROT_READ) < 0 && errno == EINVAL,
+	   "partial mprotect: EINVAL");
+	ok(mprotect(p, HEAP_LEN, PROT_READ | PROT_WRITE | PROT_EXEC) < 0 && errno == EACCES,
+	   "mprotect to executable: EACCES");
+}
+
+static void test_refill_args(void)
+{
+	struct gcheap_refill req = { .size = GCHEAP_REFILL_SIZE_VER0 - 8, .spanclass = 4 };
+	struct gcheap_span_return ret = { .base = base };
+	unsigned char big[sizeof(struct gcheap_refill) + 8] = { 0 };
+	void *ro;
+
+	BAD(refill(0, 0, NULL, NULL), -EINVAL, "refill of span class 0 (large): EINVAL");
+	BAD(refill(1, 0, NULL, NULL), -EINVAL, "refill of span class 1: EINVAL");
+	BAD(refill(GCHEAP_NUM_SPAN_CLASSES, 0, NULL, NULL), -EINVAL, "span class 136: EINVAL");
+	BAD(refill(4, 1ULL << 40, NULL, NULL), -EINVAL, "unknown refill flag: EINVAL");
+	BAD(refill(4, GCHEAP_REFILL_NO_NEW, NULL, NULL), -EINVAL,
+	    "NO_NEW without RETURN: EINVAL");
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EINVAL, "refill struct too short: EINVAL");
+	((struct gcheap_refill *)big)->size = sizeof(big);
+	((struct gcheap_refill *)big)->spanclass = 4;
+	big[sizeof(big) - 1] = 1;
+	BAD(xioctl(GCHEAP_IOC_REFILL, big), -E2BIG, "refill with unknown trailing bytes: E2BIG");
+	BAD(xioctl(GCHEAP_IOC_REFILL, NULL), -EFAULT, "refill with NULL argument: EFAULT");
+	BAD(xioctl(GCHEAP_IOC_REFILL, (void *)base), -EFAULT,
+	    "refill argument in heap memory not in use: EFAULT");
+	BAD(refill(4, GCHEAP_REFILL_RETURN, &ret, NULL), -ENOENT,
+	    "giving back a span nobody holds: ENOENT (and no new span)");
+	ret.base = 0x1000;
+	BAD(refill(4, GCHEAP_REFILL_RETURN, &ret, NULL), -ENOENT,
+	    "giving back a foreign address: ENOENT");
+
+	/* A result that cannot be written back must not hand out a span. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	req = (struct gcheap_refill){ .size = sizeof(req), .spanclass = 4 };
+	memcpy(ro, &req, sizeof(req));
+	mprotect(ro, 4096, PROT_READ);
+	BAD(xioctl(GCHEAP_IOC_REFILL, ro), -EFAULT, "refill into read-only memory: EFAULT");
+	munmap(ro, 4096);
+}
+
+static void test_give_back(void)
+{
+	struct gcheap_refill a, b;
+	__u64 unused[GCHEAP_SPAN_BITS_WORDS];
+	struct gcheap_span_return ret;
+	uint64_t lg;
+
+	/* Class 5 (48 B): 170 slots, so bits past the last slot exist. */
+	if (!ok(refill(10, 0, NULL, &a) == 0 && a.nelems == 170 && a.elemsize == 48,
+		"refill of 48-byte span class: 170 slots"))
+		return;
+	ok(touch(a.base) == 0 && touch(a.base + 8191) == 0, "the span's memory is readable");
+	memcpy(unused, a.free, sizeof(unused));
+	unused[170 / 64] |= 1ULL << (170 % 64);
+	BAD(give_back(a.base, unused), -EINVAL, "give-back with a slot past the span's end: EINVAL");
+	BAD(give_back(a.base + 48, a.free), -ENOENT, "give-back by an interior address: ENOENT");
+	ok(large(40000, 0, &lg) == 0, "a large object");
+	BAD(give_back(lg, NULL), -ENOENT, "giving back a large object as a span: ENOENT");
+	BAD(free_obj(a.base, 0), -EBUSY, "freeing a slot a cache owns: EBUSY");
+
+	/* Keep slots 0..2 as objects; the span comes back partial. */
+	memcpy(unused, a.free, sizeof(unused));
+	unused[0] &= ~7ULL;
+	ok(give_back(a.base, unused) == 0, "give-back keeping 3 objects");
+	BAD(give_back(a.base, unused), -ENOENT, "giving the same span back twice: ENOENT");
+	ok(refill(10, 0, NULL, &b) == 0 && b.base == a.base && (b.free[0] & 7) == 0 &&
+	   (b.free[0] & 8), "the partial span is handed out again, its 3 objects not free");
+	memcpy(unused, b.free, sizeof(unused));
+	unused[0] |= 1;
+	BAD(give_back(b.base, unused), -EINVAL,
+	    "reporting as unused a slot that was allocated at hand-out: EINVAL");
+	ret = (struct gcheap_span_return){ .base = b.base };
+	memcpy(ret.free, b.free, sizeof(ret.free));
+	ok(refill(10, GCHEAP_REFILL_RETURN, &ret, &a) == 0 && a.base != b.base,
+	   "refill that gives the old span back takes a new one");
+
+	/* Objects 0..2 of b are allocated and b is not cached: free them. */
+	BAD(free_obj(b.base + 1, 0), -ENOENT, "freeing an interior address: ENOENT");
+	BAD(free_obj(b.base, 1), -EINVAL, "free with an unknown flag: EINVAL");
+	BAD(free_obj(0x1000, 0), -ENOENT, "freeing a foreign address: ENOENT");
+	BAD(free_obj(base + HEAP_LEN - 8192, 0), -ENOENT, "freeing memory in no span: ENOENT");
+	ok(free_obj(b.base, 0) == 0, "freeing an allocated object");
+	BAD(free_obj(b.base, 0), -ENOENT, "double free: ENOENT");
+	BAD(free_obj(lg + 8192, 0), -ENOENT, "freeing a large object by an interior address: ENOENT");
+	ok(free_obj(lg, 0) == 0, "freeing a large object");
+	BAD(free_obj(lg, 0), -ENOENT, "double free of a large object: ENOENT");
+	ok(touch(lg) == SIGBUS, "touching a freed large object: SIGBUS");
+}
+
+static void test_large_args(void)
+{
+	struct gcheap_large req = { .size = sizeof(req), .bytes = 65536, .__reserved = 1 };
+
+	BAD(large(0, 0, NULL), -EINVAL, "large allocation of 0 bytes: EINVAL");
+	BAD(large(65536, 2, NULL), -EINVAL, "large allocation with an unknown flag: EINVAL");
+	BAD(xioctl(GCHEAP_IOC_ALLOC_LARGE, &req), -EINVAL, "reserved field set: EINVAL");
+	BAD(large(HEAP_LEN + 1, 0, NULL), -ENOMEM, "larger than the heap: ENOMEM");
+	BAD(large(1ULL << 62, 0, NULL), -ENOMEM, "2^62 bytes: ENOMEM");
+}
+
+static void test_touch_and_fork(void)
+{
+	struct gcheap_refill a;
+
+	ok(touch(base + HEAP_LEN - 4096) == SIGBUS, "touching a page not in use: SIGBUS");
+	if (!ok(refill(4, 0, NULL, &a) == 0, "a span to share"))
+		return;
+	*(volatile char *)a.base = 1;
+	ok(touch_in_child(a.base) == SIGSEGV, "a forked child has no heap mapping: SIGSEGV");
+	ok(madvise((void *)base, HEAP_LEN, MADV_DOFORK) == 0, "MADV_DOFORK accepted");
+	ok(touch_in_child(a.base) == SIGBUS,
+	   "a child that inherited the mapping anyway cannot reach the parent's pages: SIGBUS");
+	ok(*(volatile char *)a.base == 1, "the parent's object is intact");
+}
+
+int main(void)
+{
+	fd = open(GCHEAP_DEVICE, O_RDWR | O_CLOEXEC);
+	if (!ok(fd >= 0, "open"))
+		return tap_done();
+	test_before_mmap();
+	test_mmap();
+	if (!base)
+		return tap_done();
+	test_refill_args();
+	test_give_back();
+	test_large_args();
+	test_touch_and_fork();
+	return tap_done();
+}
