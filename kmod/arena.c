@@ -25,6 +25,8 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/moduleparam.h>
+#include <linux/export.h>
+#include <kunit/visibility.h>
 #include "arena.h"
 #include "compat.h"
 
@@ -132,29 +134,44 @@ int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
 	ret = -EBUSY;
 	if (heap->npages)	/* one mapping per heap, ever */
 		goto out;
-	heap->chunks = kvcalloc(npages / GCHEAP_CHUNK_PAGES, sizeof(*heap->chunks),
-				GFP_KERNEL_ACCOUNT);
-	ret = -ENOMEM;
-	if (!heap->chunks)
+	ret = gcheap_arena_init(heap, vma->vm_start, npages);
+	if (ret)
 		goto out;
-	ret = gcheap_pagealloc_init(&heap->pa, npages);
-	if (ret) {
-		kvfree(heap->chunks);
-		heap->chunks = NULL;
-		goto out;
-	}
 	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTCOPY | VM_DONTEXPAND);
 	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &gcheap_vm_ops;
 	vma->vm_private_data = heap;
 	heap->vma = vma;
-	heap->base = vma->vm_start;
-	heap->npages = npages;
-	heap->mapped = true;
 out:
 	mutex_unlock(&heap->lock);
 	return ret;
 }
+
+/*
+ * Set up the arena for @npages heap pages at user address @base. The KUnit
+ * suites also use it for heaps with no user mapping at all.
+ */
+int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npages)
+{
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	heap->chunks = kvcalloc(DIV_ROUND_UP(npages, GCHEAP_CHUNK_PAGES),
+				sizeof(*heap->chunks), GFP_KERNEL_ACCOUNT);
+	if (!heap->chunks)
+		return -ENOMEM;
+	ret = gcheap_pagealloc_init(&heap->pa, npages);
+	if (ret) {
+		kvfree(heap->chunks);
+		heap->chunks = NULL;
+		return ret;
+	}
+	heap->base = base;
+	heap->npages = npages;
+	heap->mapped = true;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_init);
 
 static void free_heap_page(struct page *page)
 {
@@ -270,6 +287,9 @@ void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
 void gcheap_arena_unmap_user(struct gcheap *heap, unsigned long first,
 			     unsigned long n)
 {
+	/* Without a user mapping (KUnit's heaps) no PTE can exist. */
+	if (!heap->vma)
+		return;
 	unmap_mapping_range(heap->inode->i_mapping,
 			    (loff_t)first << GCHEAP_PAGE_SHIFT,
 			    (loff_t)n << GCHEAP_PAGE_SHIFT, 1);
@@ -282,7 +302,7 @@ void gcheap_arena_release(struct gcheap *heap)
 
 	if (!heap->chunks)
 		return;
-	for (c = 0; c < heap->npages / GCHEAP_CHUNK_PAGES; c++) {
+	for (c = 0; c < DIV_ROUND_UP(heap->npages, GCHEAP_CHUNK_PAGES); c++) {
 		struct gcheap_chunk *chunk = heap->chunks[c];
 
 		if (!chunk)
@@ -296,3 +316,4 @@ void gcheap_arena_release(struct gcheap *heap)
 	heap->chunks = NULL;
 	gcheap_pagealloc_destroy(&heap->pa);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_release);

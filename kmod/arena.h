@@ -16,6 +16,7 @@ struct gcheap_chunk {
 };
 
 int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma);
+int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npages);
 int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 			  unsigned long n, bool *reused);
 void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,

@@ -17,6 +17,8 @@
 #include <linux/bitmap.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
+#include <linux/export.h>
+#include <kunit/visibility.h>
 #include "central.h"
 #include "arena.h"
 
@@ -32,6 +34,7 @@ void gcheap_central_init(struct gcheap *heap)
 		}
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_central_init);
 
 static struct gcheap_central *central_of(struct gcheap *heap,
 					 const struct gcheap_span *span)
@@ -86,6 +89,7 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass)
 	heap->alloc_objects += span->nelems - span->alloc_count;
 	return span;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_central_cache_span);
 
 /*
  * The span a cache gives back in @ret, if the give-back is valid: @ret
@@ -119,6 +123,7 @@ struct gcheap_span *gcheap_central_check_return(struct gcheap *heap,
 		return ERR_PTR(err);
 	return span;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_central_check_return);
 
 /* Take back a span checked by gcheap_central_check_return(). */
 void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
@@ -153,6 +158,7 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 		gcheap_span_destroy(heap, span);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_central_uncache_span);
 
 /*
  * Free object @idx of small span @span early (GCHEAP_IOC_FREE). -EBUSY if
@@ -200,6 +206,7 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 	}
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_central_free_object);
 
 /* GCHEAP_IOC_OBJECT for a small span: what the heap knows of slot @idx. */
 void gcheap_central_describe(struct gcheap *heap, struct gcheap_span *span,

@@ -140,3 +140,4 @@ void gcheap_span_release_all(struct gcheap *heap)
 		pg += n;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_span_release_all);
