@@ -4,6 +4,8 @@
 #   make run          the demo inside a VM running Debian's 6.1 kernel
 #   make check        every test: lint, KUnit, user tests on three kernels
 #   make soak         long stress runs (not part of check)
+#   make bench        benchmarks in a VM: allocation throughput (gcheap,
+#                     malloc, libgc) and how pages reach the process
 #   make install      library, header and pkg-config file under PREFIX
 #
 # KDIR defaults to the running kernel's build directory, else the newest
@@ -26,7 +28,7 @@ TEST_SRC := $(wildcard tests/user/*.c)
 TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
 DEMO_BIN := build/demo
 
-.PHONY: all module lib tests clean check run soak deps lint install
+.PHONY: all module lib tests clean check run soak deps lint install bench
 
 all: module lib
 
@@ -76,6 +78,20 @@ run:
 
 soak:
 	tests/check --soak
+
+BENCH_BIN := build/bench/alloc build/bench/fault
+
+build/bench/%: tests/bench/%.c userlib/libgcheap.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< userlib/libgcheap.a -lgc -pthread
+
+# Both benchmarks in one boot, so their numbers come from one VM run.
+bench: $(BENCH_BIN)
+	tests/vm/install-deps
+	tests/vm/build-module deb61
+	tests/vm/run $(if $(GCHEAP_BENCH_SCALE),--env GCHEAP_BENCH_SCALE=$(GCHEAP_BENCH_SCALE)) \
+		$(if $(GCHEAP_BENCH_SIZES),--env GCHEAP_BENCH_SIZES=$(GCHEAP_BENCH_SIZES)) deb61 -- \
+		/bin/sh -c '$(CURDIR)/build/bench/fault && $(CURDIR)/build/bench/alloc'
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -7,12 +7,12 @@
  * module can take pages away from the process by file offset with
  * unmap_mapping_range(), the one zap exported on every kernel from 6.1 on.
  * Physical pages are allocated when a span is created over heap pages that
- * have none, zeroed and charged to the caller's memory cgroup; they reach
- * the process through ->fault, one 4 KiB page per fault. (Inserting a
- * span's pages in one batch at hand-out needs the VMA and mmap_lock from
- * the ioctl; a fault is taken only for pages the program touches, and most
- * spans are touched page by page as they fill, so faulting does no work
- * that is not needed.)
+ * have none, zeroed and charged to the caller's memory cgroup. They reach
+ * the process either through ->fault, one 4 KiB page per fault, or all at
+ * once when a new span is handed out (vm_insert_pages() from the ioctl,
+ * module parameter `prefault`); which is the default, and why, is said at
+ * the parameter. ->fault is needed either way: after MADV_DONTNEED, and
+ * for spans handed out again.
  *
  * Invariants: a user PTE exists only for a heap page inside a span (in use);
  * before a span's pages return to the page allocator they are zapped, so a
@@ -37,6 +37,14 @@
 static unsigned int max_heap_mb = 65536;
 module_param(max_heap_mb, uint, 0644);
 MODULE_PARM_DESC(max_heap_mb, "Largest heap mapping, in MiB (default 65536)");
+
+/*
+ * Measured with tests/bench/fault (touching every page of fresh spans,
+ * prefault off and on in one VM run): see the parameter's default.
+ */
+static bool prefault = true;
+module_param(prefault, bool, 0644);
+MODULE_PARM_DESC(prefault, "Map a new span's pages into the process at hand-out (default 1)");
 
 static struct gcheap_chunk *chunk_of(struct gcheap *heap, unsigned long pg)
 {
@@ -317,3 +325,44 @@ void gcheap_arena_release(struct gcheap *heap)
 	gcheap_pagealloc_destroy(&heap->pa);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_release);
+
+/*
+ * Map heap pages [first, first + n) into the process in batches, sparing
+ * it a fault per 4 KiB page. Takes mmap_lock then heap->lock, as ->fault
+ * does, and maps, as ->fault does, only pages that are in a span at that
+ * moment. Best effort: a page left out is faulted in later.
+ */
+void gcheap_arena_prefault(struct gcheap *heap, unsigned long first, unsigned long n)
+{
+	struct page *batch[64];
+	struct vm_area_struct *vma;
+	unsigned long pg = first, nr, i;
+
+	if (!READ_ONCE(prefault) || current->mm != heap->mm)
+		return;
+	mmap_read_lock(heap->mm);
+	vma = vma_lookup(heap->mm, heap->base);
+	if (!vma || vma->vm_ops != &gcheap_vm_ops || vma->vm_private_data != heap)
+		goto out;
+	mutex_lock(&heap->lock);
+	while (pg < first + n) {
+		unsigned long addr = heap->base + (pg << GCHEAP_PAGE_SHIFT);
+
+		for (nr = 0; nr < ARRAY_SIZE(batch) && pg < first + n; pg++) {
+			struct page *page;
+
+			if (pg >= heap->npages || !gcheap_arena_span_at(heap, pg))
+				goto unlock;
+			page = chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
+			for (i = 0; i < GCHEAP_SUBPAGES; i++)
+				batch[nr++] = nth_page(page, i);
+		}
+		i = nr;
+		if (vm_insert_pages(vma, addr, batch, &i))
+			break;
+	}
+unlock:
+	mutex_unlock(&heap->lock);
+out:
+	mmap_read_unlock(heap->mm);
+}

@@ -28,5 +28,6 @@ void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
 void gcheap_arena_unmap_user(struct gcheap *heap, unsigned long first,
 			     unsigned long n);
 void gcheap_arena_release(struct gcheap *heap);
+void gcheap_arena_prefault(struct gcheap *heap, unsigned long first, unsigned long n);
 
 #endif /* _GCHEAP_ARENA_H */

@@ -50,14 +50,14 @@ static u64 span_free_bytes(const struct gcheap_span *span)
 
 /*
  * Hand a span of @spanclass to the calling thread's cache: a partial swept
- * span, else a new one. Its free slots are zeroed. ERR_PTR on failure with
- * the heap unchanged.
+ * span, else a new one (*fresh). Its free slots are zeroed. ERR_PTR on
+ * failure with the heap unchanged.
  */
-struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass)
+struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
+					      bool *fresh)
 {
 	struct gcheap_central *c = &heap->central[spanclass];
 	struct gcheap_span *span;
-	bool fresh = false;
 
 	lockdep_assert_held(&heap->lock);
 	spin_lock(&c->lock);
@@ -66,12 +66,12 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass)
 	if (span)
 		list_del_init(&span->list);
 	spin_unlock(&c->lock);
+	*fresh = !span;
 	if (!span) {
 		span = gcheap_span_create(heap, spanclass,
 					  gcheap_classes[spanclass >> 1].npages);
 		if (IS_ERR(span))
 			return span;
-		fresh = true;
 	}
 
 	spin_lock(&c->lock);
@@ -82,7 +82,7 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass)
 	spin_unlock(&c->lock);
 
 	gcheap_span_zero_free(heap, span);
-	heap->spans_inuse += fresh;
+	heap->spans_inuse += *fresh;
 	heap->spans_cached++;
 	heap->refills++;
 	heap->alloc_bytes += span_free_bytes(span);

@@ -66,9 +66,10 @@ static struct gcheap_span *cache(struct kunit *test, u8 spc)
 {
 	struct gcheap *heap = test->priv;
 	struct gcheap_span *span;
+	bool fresh;
 
 	mutex_lock(&heap->lock);
-	span = gcheap_central_cache_span(heap, spc);
+	span = gcheap_central_cache_span(heap, spc, &fresh);
 	mutex_unlock(&heap->lock);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
 	return span;

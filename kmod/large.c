@@ -10,6 +10,7 @@
  */
 #include <linux/err.h>
 #include "large.h"
+#include "arena.h"
 
 int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 {
@@ -33,6 +34,7 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 		return PTR_ERR(span);
 
 	gcheap_span_zero_free(heap, span);
+	gcheap_arena_prefault(heap, span->start, npages);
 
 	mutex_lock(&heap->lock);
 	span->state = GCHEAP_SPAN_INUSE;

@@ -109,6 +109,8 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 {
 	struct gcheap_refill req;
 	struct gcheap_span *ret_span = NULL, *span = NULL;
+	unsigned long first = 0, npages = 0;
+	bool fresh = false;
 	u64 flags;
 	int ret;
 
@@ -138,12 +140,14 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 		}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
-		span = gcheap_central_cache_span(heap, req.spanclass);
+		span = gcheap_central_cache_span(heap, req.spanclass, &fresh);
 		if (IS_ERR(span)) {
 			ret = PTR_ERR(span);
 			goto out;
 		}
 		req.base = gcheap_span_base(heap, span);
+		first = span->start;
+		npages = span->npages;
 		req.elemsize = span->elemsize;
 		req.nelems = span->nelems;
 		memset(req.free, 0, sizeof(req.free));
@@ -155,6 +159,8 @@ out:
 	mutex_unlock(&heap->lock);
 	if (ret)
 		return ret;
+	if (fresh)
+		gcheap_arena_prefault(heap, first, npages);
 	return gcheap_args_out(uarg, &req, sizeof(req));
 }
 
