@@ -4,8 +4,10 @@ H=/host
 mount -t proc proc $H/proc
 mount -t sysfs sysfs $H/sys
 mount -t devtmpfs devtmpfs $H/dev
-mount -t tmpfs tmpfs $H/tmp
+# The host's /tmp stays visible (a checkout may live there); scratch space
+# is a tmpfs under /run, named by TMPDIR and HOME.
 mount -t tmpfs tmpfs $H/run
+mkdir -p $H/run/tmp $H/run/home
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t debugfs debugfs $H/sys/kernel/debug
 kml=/sys/kernel/debug/kmemleak
@@ -26,7 +28,7 @@ echo "@@GCHEAP-BEGIN@@"
 # CMD and ENVS hold shell-quoted words; the command starts in the caller's
 # working directory, with a clean environment.
 eval "chroot $H /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-	HOME=/tmp TERM=dumb $ENVS /bin/sh -c 'cd \"\$1\" && shift && exec \"\$@\"' \
+	HOME=/run/home TMPDIR=/run/tmp TERM=dumb $ENVS /bin/sh -c 'cd \"\$1\" && shift && exec \"\$@\"' \
 	sh \"\$CWD\" $CMD"
 rc=$?
 echo "@@GCHEAP-END rc=$rc@@"
