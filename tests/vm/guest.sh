@@ -37,8 +37,10 @@ for m in $loaded; do
 	rmmod "$m" || harness_error "rmmod $m failed"
 done
 if [ -w $kml ]; then
-	# kmemleak reports only objects older than 5 s.
+	# kmemleak reports only objects older than 5 s, and only once a
+	# second scan has found them unreferenced again.
 	sleep 6
+	echo scan > $kml
 	echo scan > $kml
 	if [ -s $kml ]; then
 		cat $kml
