@@ -105,12 +105,54 @@ static long gcheap_ioc_size_classes(void __user *uarg)
 	return gcheap_args_out(uarg, &req, sizeof(req));
 }
 
+/* What one GCHEAP_IOC_REFILL works on, kept off the stack. */
+struct gcheap_refill_batch {
+	struct gcheap_span_return rets[GCHEAP_REFILL_MAX_BATCH];
+	struct gcheap_span_grant grants[GCHEAP_REFILL_MAX_BATCH];
+	struct gcheap_span *ret_spans[GCHEAP_REFILL_MAX_BATCH + 1];
+	const u64 *ret_free[GCHEAP_REFILL_MAX_BATCH + 1];
+	struct { unsigned long first, npages; } fresh[GCHEAP_REFILL_MAX_BATCH + 1];
+};
+
+/* Hand out one span and describe it; remember it if its pages are new. */
+static int gcheap_refill_one(struct gcheap *heap, u8 spanclass, struct gcheap_span_grant *g,
+			     struct gcheap_refill_batch *b, unsigned int *nfresh)
+{
+	struct gcheap_span *span;
+	bool fresh;
+
+	span = gcheap_central_cache_span(heap, spanclass, &fresh);
+	if (IS_ERR(span))
+		return PTR_ERR(span);
+	memset(g, 0, sizeof(*g));
+	g->base = gcheap_span_base(heap, span);
+	g->elemsize = span->elemsize;
+	g->nelems = span->nelems;
+	bitmap_to_arr64(g->free, gcheap_span_cache_free(span), span->nelems);
+	if (fresh) {
+		b->fresh[*nfresh].first = span->start;
+		b->fresh[*nfresh].npages = span->npages;
+		(*nfresh)++;
+	}
+	return 0;
+}
+
+/* Note a give-back and whether it is valid; nothing changes yet. */
+static void gcheap_refill_check(struct gcheap *heap, const struct gcheap_span_return *r,
+				struct gcheap_refill_batch *b, unsigned int *nret)
+{
+	b->ret_free[*nret] = r->free;
+	b->ret_spans[*nret] = gcheap_central_check_return(heap, r);
+	(*nret)++;
+}
+
 static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 {
 	struct gcheap_refill req;
-	struct gcheap_span *ret_span = NULL, *span = NULL;
-	unsigned long first = 0, npages = 0;
-	bool fresh = false;
+	struct gcheap_refill_batch *b;
+	struct gcheap_span_grant first;
+	unsigned int nret = 0, nfresh = 0, granted = 0, i, j;
+	void __user *ugrants;
 	u64 flags;
 	int ret;
 
@@ -120,48 +162,73 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 	flags = req.flags;
 	if (flags & ~(GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW))
 		return -EINVAL;
-	if ((flags & GCHEAP_REFILL_NO_NEW) && !(flags & GCHEAP_REFILL_RETURN))
+	if (req.nreturn > GCHEAP_REFILL_MAX_BATCH || req.ngrant > GCHEAP_REFILL_MAX_BATCH)
 		return -EINVAL;
-	if (!(flags & GCHEAP_REFILL_NO_NEW) &&
-	    (req.spanclass < 2 || req.spanclass >= GCHEAP_NUM_SPAN_CLASSES))
+	if (flags & GCHEAP_REFILL_NO_NEW) {
+		if (!(flags & GCHEAP_REFILL_RETURN) || req.ngrant)
+			return -EINVAL;
+	} else if (req.spanclass < 2 || req.spanclass >= GCHEAP_NUM_SPAN_CLASSES) {
 		return -EINVAL;
-	/* An ioctl that allocates must fail before it changes anything. */
-	ret = gcheap_args_out(uarg, &req, sizeof(req));
-	if (ret)
-		return ret;
+	}
+	b = kmalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(b->rets, u64_to_user_ptr(req.returns),
+			   req.nreturn * sizeof(b->rets[0])))
+		goto out_free;
+	/* Calls that hand out spans must fail before they change anything. */
+	ugrants = u64_to_user_ptr(req.grants);
+	if (gcheap_args_out(uarg, &req, sizeof(req)) ||
+	    clear_user(ugrants, req.ngrant * sizeof(b->grants[0])))
+		goto out_free;
 
 	mutex_lock(&heap->lock);
-	/* Check the give-back, take the new span, and only then commit both. */
-	if (flags & GCHEAP_REFILL_RETURN) {
-		ret_span = gcheap_central_check_return(heap, &req.ret);
-		if (IS_ERR(ret_span)) {
-			ret = PTR_ERR(ret_span);
-			goto out;
-		}
+	/* Check every give-back, hand out the new spans, then commit. */
+	if (flags & GCHEAP_REFILL_RETURN)
+		gcheap_refill_check(heap, &req.ret, b, &nret);
+	for (i = 0; i < req.nreturn; i++)
+		gcheap_refill_check(heap, &b->rets[i], b, &nret);
+	for (i = 0; i < nret; i++) {
+		ret = PTR_ERR_OR_ZERO(b->ret_spans[i]);
+		if (ret)
+			goto out_unlock;
+		for (j = 0; j < i; j++)
+			if (b->ret_spans[j] == b->ret_spans[i]) {
+				ret = -EINVAL;	/* the same span twice */
+				goto out_unlock;
+			}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
-		span = gcheap_central_cache_span(heap, req.spanclass, &fresh);
-		if (IS_ERR(span)) {
-			ret = PTR_ERR(span);
-			goto out;
-		}
-		req.base = gcheap_span_base(heap, span);
-		first = span->start;
-		npages = span->npages;
-		req.elemsize = span->elemsize;
-		req.nelems = span->nelems;
-		memset(req.free, 0, sizeof(req.free));
-		bitmap_to_arr64(req.free, gcheap_span_cache_free(span), span->nelems);
+		ret = gcheap_refill_one(heap, req.spanclass, &first, b, &nfresh);
+		if (ret)
+			goto out_unlock;
+		/* Extra spans are best effort: the first one is what counts. */
+		while (granted < req.ngrant &&
+		       !gcheap_refill_one(heap, req.spanclass, &b->grants[granted], b, &nfresh))
+			granted++;
+		req.base = first.base;
+		req.elemsize = first.elemsize;
+		req.nelems = first.nelems;
+		memcpy(req.free, first.free, sizeof(req.free));
 	}
-	if (ret_span)
-		gcheap_central_uncache_span(heap, ret_span, req.ret.free);
-out:
+	for (i = 0; i < nret; i++)
+		gcheap_central_uncache_span(heap, b->ret_spans[i], b->ret_free[i]);
+	req.ngrant = granted;
+out_unlock:
 	mutex_unlock(&heap->lock);
-	if (ret)
-		return ret;
-	if (fresh)
-		gcheap_arena_prefault(heap, first, npages);
-	return gcheap_args_out(uarg, &req, sizeof(req));
+	if (!ret) {
+		for (i = 0; i < nfresh; i++)
+			gcheap_arena_prefault(heap, b->fresh[i].first, b->fresh[i].npages);
+		/* Both writes were probed above; only a racing munmap fails them. */
+		if (copy_to_user(ugrants, b->grants, granted * sizeof(b->grants[0])))
+			ret = -EFAULT;
+		else
+			ret = gcheap_args_out(uarg, &req, sizeof(req));
+	}
+out_free:
+	kfree(b);
+	return ret;
 }
 
 static long gcheap_ioc_alloc_large(struct gcheap *heap, void __user *uarg)

@@ -101,16 +101,35 @@ struct gcheap_span_return {
 	__u64 free[GCHEAP_SPAN_BITS_WORDS];
 };
 
+/* A span handed to a cache: its slots in `free` are the cache's. */
+struct gcheap_span_grant {
+	__u64 base;
+	__u32 elemsize;
+	__u32 nelems;
+	__u64 free[GCHEAP_SPAN_BITS_WORDS];
+};
+
 /*
  * GCHEAP_IOC_REFILL: hand the caller's cache a span of `spanclass` and,
  * in the same call, take back the span it replaces (ret.base != 0), so a
  * cache pays one system call per span. The cache owns every slot set in
  * `free` until it gives the span back. Free slots are always zeroed.
- * The return is validated before anything changes: on any error neither
- * the returned span nor the heap is modified.
+ *
+ * Since a system call costs far more than taking a slot, a cache may also
+ * ask for `ngrant` more spans of the class at once (written to `grants`)
+ * and give back `nreturn` more spans (read from `returns`) in the same
+ * call: then one call serves a thousand small objects, not a span's worth.
+ * On return `ngrant` says how many extra spans were granted; fewer than
+ * asked is not an error (the heap may be nearly full), none at all with
+ * the inline span is.
+ *
+ * Every give-back is validated before anything changes (the same span
+ * twice is EINVAL): on any error neither the returned spans nor the heap
+ * are modified.
  */
 #define GCHEAP_REFILL_RETURN	_BITULL(0)	/* `ret` holds a span to give back */
 #define GCHEAP_REFILL_NO_NEW	_BITULL(1)	/* only give back, take no new span */
+#define GCHEAP_REFILL_MAX_BATCH	64		/* bound on nreturn and on ngrant */
 
 struct gcheap_refill {
 	__u32 size;		/* in: sizeof(struct gcheap_refill) */
@@ -121,9 +140,15 @@ struct gcheap_refill {
 	__u32 elemsize;		/* out: bytes per slot */
 	__u32 nelems;		/* out: slots in the span */
 	__u64 free[GCHEAP_SPAN_BITS_WORDS];	/* out: slots now owned by the cache */
+	/* Version 1 (GCHEAP_REFILL_SIZE_VER1): batches. */
+	__u32 nreturn;		/* in: entries in `returns` */
+	__u32 ngrant;		/* in: extra spans wanted; out: extra spans granted */
+	__u64 returns;		/* in: user pointer to struct gcheap_span_return[] */
+	__u64 grants;		/* in: user pointer to struct gcheap_span_grant[] */
 };
 
 #define GCHEAP_REFILL_SIZE_VER0	296
+#define GCHEAP_REFILL_SIZE_VER1	320
 
 /*
  * GCHEAP_IOC_ALLOC_LARGE: an object over GCHEAP_MAX_SMALL_SIZE in a span of

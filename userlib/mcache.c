@@ -3,8 +3,14 @@
  * Per-thread cache (Go's mcache): at most one span per span class, handed
  * over whole by the module. Every slot that was free at hand-out belongs to
  * this thread until the span goes back, so allocation is a find-first-set
- * on the cache's own bitmap: no system call, no lock, no atomic. When a
- * span runs out, one GCHEAP_IOC_REFILL gives it back and brings the next.
+ * on the cache's own bitmap: no system call, no lock, no atomic.
+ *
+ * A system call costs as much as hundreds of allocations, so a refill asks
+ * for a batch: enough spans of the class for about GCH_BATCH_OBJECTS
+ * objects, but no more than GCH_BATCH_BYTES of them, which bounds what one
+ * thread holds unused per class. Spent spans wait in `pending` and go back
+ * together in the next refill. One GCHEAP_IOC_REFILL thus serves a
+ * thousand small objects rather than one span's worth.
  *
  * Tiny allocator: noscan requests under 16 bytes are packed into 16-byte
  * blocks of the tiny span class, as in Go.
@@ -20,8 +26,13 @@
 #include "gcheap.h"
 #include "internal.h"
 
+#define GCH_BATCH_MAX		8	/* spans per class per refill */
+#define GCH_BATCH_OBJECTS	1024	/* objects one refill aims to serve */
+#define GCH_BATCH_BYTES		65536	/* span bytes one refill may bring */
+
+/* A span this cache holds. */
 struct gch_cspan {
-	uintptr_t base;		/* 0: no span cached for this class */
+	uintptr_t base;		/* 0: none */
 	uint32_t elemsize;
 	uint16_t nelems;
 	uint16_t word;		/* no free slot in free[] below this word */
@@ -30,8 +41,20 @@ struct gch_cspan {
 	uint64_t given[GCHEAP_SPAN_BITS_WORDS];	/* free at hand-out */
 };
 
+/* Spans of a class beyond the current one; allocated on first need. */
+struct gch_spare {
+	unsigned int nqueued, npending;
+	struct gch_cspan queued[GCH_BATCH_MAX - 1];	/* granted, untouched */
+	struct gch_cspan pending[GCH_BATCH_MAX];	/* spent, to give back */
+};
+
+struct gch_cclass {
+	struct gch_cspan cur;
+	struct gch_spare *spare;
+};
+
 struct gch_mcache {
-	struct gch_cspan spans[GCHEAP_NUM_SPAN_CLASSES];
+	struct gch_cclass cls[GCHEAP_NUM_SPAN_CLASSES];
 	uintptr_t tiny;		/* current tiny block, 0 if none */
 	size_t tiny_off;	/* bytes of it in use */
 };
@@ -84,30 +107,81 @@ int gch_mcache_attach(void)
 	return 0;
 }
 
-/* One refill: give back @cs's span (if any) and take a new one. */
-static int mcache_refill(struct gch_cspan *cs, unsigned int spanclass)
+static void cspan_load(struct gch_cspan *cs, uint64_t base, uint32_t elemsize, uint32_t nelems,
+		       const __u64 *free)
 {
-	struct gcheap_refill req = {
-		.size = sizeof(req),
-		.spanclass = spanclass,
-	};
-
-	if (cs->base) {
-		req.flags = GCHEAP_REFILL_RETURN;
-		req.ret.base = cs->base;
-		memcpy(req.ret.free, cs->free, sizeof(req.ret.free));
-	}
-	if (gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0) {
-		/* The module changed nothing: the old span is still ours. */
-		return -1;
-	}
-	cs->base = req.base;
-	cs->elemsize = req.elemsize;
-	cs->nelems = req.nelems;
-	cs->nwords = (req.nelems + 63) / 64;
+	cs->base = base;
+	cs->elemsize = elemsize;
+	cs->nelems = nelems;
+	cs->nwords = (nelems + 63) / 64;
 	cs->word = 0;
-	memcpy(cs->free, req.free, sizeof(cs->free));
-	memcpy(cs->given, req.free, sizeof(cs->given));
+	memcpy(cs->free, free, sizeof(cs->free));
+	memcpy(cs->given, free, sizeof(cs->given));
+}
+
+static void cspan_return(const struct gch_cspan *cs, struct gcheap_span_return *r)
+{
+	r->base = cs->base;
+	memcpy(r->free, cs->free, sizeof(r->free));
+}
+
+/* Spans one refill of @spanclass asks for. */
+static unsigned int batch_spans(unsigned int spanclass)
+{
+	const struct gcheap_size_class *sc = &gch_heap.classes[spanclass >> 1];
+	unsigned int by_objs = (GCH_BATCH_OBJECTS + sc->nelems - 1) / sc->nelems;
+	unsigned int by_bytes = GCH_BATCH_BYTES / (sc->npages * GCHEAP_PAGE_SIZE);
+	unsigned int n = by_objs < by_bytes ? by_objs : by_bytes;
+
+	return n < 1 ? 1 : n > GCH_BATCH_MAX ? GCH_BATCH_MAX : n;
+}
+
+/*
+ * The current span is spent: take the next granted one, or make one
+ * GCHEAP_IOC_REFILL that gives back the spent spans and brings a batch.
+ */
+static int mcache_refill(struct gch_cclass *cc, unsigned int spanclass)
+{
+	struct gcheap_span_return rets[GCH_BATCH_MAX];
+	struct gcheap_span_grant grants[GCH_BATCH_MAX - 1];
+	struct gcheap_refill req = { .size = sizeof(req), .spanclass = spanclass };
+	unsigned int want = batch_spans(spanclass), i;
+	struct gch_spare *sp = cc->spare;
+
+	if (want > 1 && !sp) {
+		sp = cc->spare = calloc(1, sizeof(*sp));
+		if (!sp)
+			want = 1;
+	}
+	if (sp && sp->nqueued) {
+		if (cc->cur.base)
+			sp->pending[sp->npending++] = cc->cur;
+		cc->cur = sp->queued[--sp->nqueued];
+		return 0;
+	}
+	if (cc->cur.base) {
+		req.flags = GCHEAP_REFILL_RETURN;
+		cspan_return(&cc->cur, &req.ret);
+	}
+	if (sp) {
+		for (i = 0; i < sp->npending; i++)
+			cspan_return(&sp->pending[i], &rets[i]);
+		req.nreturn = sp->npending;
+		req.returns = (uintptr_t)rets;
+		req.ngrant = want - 1;
+		req.grants = (uintptr_t)grants;
+	}
+	/* On failure the module changed nothing: every span is still ours. */
+	if (gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0)
+		return -1;
+	cspan_load(&cc->cur, req.base, req.elemsize, req.nelems, req.free);
+	if (sp) {
+		sp->npending = 0;
+		for (i = 0; i < req.ngrant; i++)
+			cspan_load(&sp->queued[i], grants[i].base, grants[i].elemsize,
+				   grants[i].nelems, grants[i].free);
+		sp->nqueued = req.ngrant;
+	}
 	return 0;
 }
 
@@ -121,7 +195,7 @@ void *gch_mcache_alloc(unsigned int spanclass)
 		errno = EPERM;
 		return NULL;
 	}
-	cs = &mc->spans[spanclass];
+	cs = &mc->cls[spanclass].cur;
 	for (;;) {
 		for (w = cs->word; w < cs->nwords; w++) {
 			uint64_t f = cs->free[w];
@@ -135,7 +209,7 @@ void *gch_mcache_alloc(unsigned int spanclass)
 			}
 		}
 		cs->word = cs->nwords;
-		if (mcache_refill(cs, spanclass) < 0)
+		if (mcache_refill(&mc->cls[spanclass], spanclass) < 0)
 			return NULL;
 	}
 }
@@ -169,6 +243,40 @@ void *gch_mcache_alloc_tiny(size_t size)
 }
 
 /*
+ * Free @ptr in span @cs, which holds it: 0 on success, 1 if the slot was
+ * allocated before the cache got the span (the module's to free), -1/errno
+ * if it is not a live object of the cache's.
+ */
+static int cspan_free(struct gch_cspan *cs, void *ptr)
+{
+	uintptr_t off = (uintptr_t)ptr - cs->base;
+	unsigned int idx = off / cs->elemsize, w = idx / 64;
+	uint64_t bit = 1ULL << (idx % 64);
+
+	if (off % cs->elemsize) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (!(cs->given[w] & bit))
+		return 1;
+	if (cs->free[w] & bit) {	/* never allocated, or freed already */
+		errno = ENOENT;
+		return -1;
+	}
+	/* Slots given back as free must be zero (uapi/gcheap.h). */
+	memset(ptr, 0, cs->elemsize);
+	cs->free[w] |= bit;
+	if (w < cs->word)
+		cs->word = w;
+	return 0;
+}
+
+static bool cspan_holds(const struct gch_cspan *cs, uintptr_t p)
+{
+	return cs->base && p >= cs->base && p < cs->base + (uintptr_t)cs->nelems * cs->elemsize;
+}
+
+/*
  * Free @ptr if it is a slot this thread's cache allocated: 0 on success,
  * 1 if the cache does not own it (the module must decide), -1/errno if it
  * is in one of the cache's spans but not a live object of the cache's.
@@ -177,68 +285,66 @@ int gch_mcache_free(void *ptr)
 {
 	struct gch_mcache *mc = mcache;
 	uintptr_t p = (uintptr_t)ptr;
-	unsigned int spc;
+	unsigned int spc, i;
 
 	if (!mc)
 		return 1;
 	for (spc = 2; spc < GCHEAP_NUM_SPAN_CLASSES; spc++) {
-		struct gch_cspan *cs = &mc->spans[spc];
-		uintptr_t off;
-		unsigned int idx, w;
-		uint64_t bit;
+		struct gch_cclass *cc = &mc->cls[spc];
+		struct gch_cspan *cs = NULL;
 
-		if (!cs->base || p < cs->base || p >= cs->base + (uintptr_t)cs->nelems * cs->elemsize)
+		if (cspan_holds(&cc->cur, p))
+			cs = &cc->cur;
+		for (i = 0; !cs && cc->spare && i < cc->spare->npending; i++)
+			if (cspan_holds(&cc->spare->pending[i], p))
+				cs = &cc->spare->pending[i];
+		if (!cs)
 			continue;
 		if (spc == GCHEAP_TINY_SPANCLASS) {
 			errno = EBUSY;
 			return -1;
 		}
-		off = p - cs->base;
-		idx = off / cs->elemsize;
-		if (off % cs->elemsize) {
-			errno = ENOENT;
-			return -1;
-		}
-		w = idx / 64;
-		bit = 1ULL << (idx % 64);
-		/* Allocated before the cache got the span: the module's to free. */
-		if (!(cs->given[w] & bit))
-			return 1;
-		if (cs->free[w] & bit) {	/* never allocated, or freed already */
-			errno = ENOENT;
-			return -1;
-		}
-		/* Slots given back as free must be zero (uapi/gcheap.h). */
-		memset(ptr, 0, cs->elemsize);
-		cs->free[w] |= bit;
-		if (w < cs->word)
-			cs->word = w;
-		return 0;
+		return cspan_free(cs, ptr);
 	}
 	return 1;
+}
+
+/* Give every span of one class back, in one call. */
+static int cclass_flush(struct gch_cclass *cc)
+{
+	struct gcheap_span_return rets[2 * GCH_BATCH_MAX];
+	struct gcheap_refill req = {
+		.size = sizeof(req),
+		.flags = GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW,
+		.returns = (uintptr_t)rets,
+	};
+	struct gch_spare *sp = cc->spare;
+	unsigned int i;
+	int ret;
+
+	if (!cc->cur.base)
+		return 0;
+	cspan_return(&cc->cur, &req.ret);
+	for (i = 0; sp && i < sp->npending; i++)
+		cspan_return(&sp->pending[i], &rets[req.nreturn++]);
+	for (i = 0; sp && i < sp->nqueued; i++)
+		cspan_return(&sp->queued[i], &rets[req.nreturn++]);
+	ret = gch_ioctl(GCHEAP_IOC_REFILL, &req);
+	memset(&cc->cur, 0, sizeof(cc->cur));
+	free(sp);
+	cc->spare = NULL;
+	return ret;
 }
 
 /* Give every cached span back. */
 static int mcache_flush(struct gch_mcache *mc)
 {
-	struct gcheap_refill req;
 	unsigned int spc;
 	int ret = 0;
 
-	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++) {
-		struct gch_cspan *cs = &mc->spans[spc];
-
-		if (!cs->base)
-			continue;
-		memset(&req, 0, sizeof(req));
-		req.size = sizeof(req);
-		req.flags = GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW;
-		req.ret.base = cs->base;
-		memcpy(req.ret.free, cs->free, sizeof(req.ret.free));
-		if (gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0)
+	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
+		if (cclass_flush(&mc->cls[spc]) < 0)
 			ret = -1;
-		memset(cs, 0, sizeof(*cs));
-	}
 	mc->tiny = 0;
 	mc->tiny_off = 0;
 	return ret;

@@ -271,6 +271,67 @@ static void test_give_back(void)
 	ok(touch(lg) == SIGBUS, "touching a freed large object: SIGBUS");
 }
 
+static void test_batch(void)
+{
+	struct gcheap_span_grant grants[3];
+	struct gcheap_span_return rets[3], inline_span;
+	struct gcheap_refill req = {
+		.size = sizeof(req), .spanclass = 6, .ngrant = 3, .grants = (uintptr_t)grants,
+	};
+	struct gcheap_stats before;
+	void *ro;
+	int i;
+
+	if (!ok(xioctl(GCHEAP_IOC_REFILL, &req) == 0 && req.ngrant == 3,
+		"a batch refill: one span and 3 more"))
+		return;
+	inline_span.base = req.base;
+	memcpy(inline_span.free, req.free, sizeof(inline_span.free));
+	ok(grants[0].base != req.base && grants[1].base != grants[0].base &&
+	   grants[2].base != grants[1].base && grants[2].nelems == req.nelems,
+	   "the batch's spans are distinct spans of the class");
+	for (i = 0; i < 3; i++) {
+		rets[i].base = grants[i].base;
+		memcpy(rets[i].free, grants[i].free, sizeof(rets[i].free));
+	}
+
+	req = (struct gcheap_refill){ .size = sizeof(req),
+		.flags = GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW,
+		.ret = inline_span, .nreturn = 3, .returns = (uintptr_t)rets };
+	rets[2].base = base + HEAP_LEN - 8192;
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -ENOENT,
+	    "a batch give-back naming a span nobody holds: ENOENT");
+	rets[2] = rets[1];
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EINVAL, "the same span twice in one give-back: EINVAL");
+	rets[2].base = grants[2].base;
+	memcpy(rets[2].free, grants[2].free, sizeof(rets[2].free));
+	req.nreturn = GCHEAP_REFILL_MAX_BATCH + 1;
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EINVAL, "more than 64 give-backs: EINVAL");
+	req.nreturn = 3;
+	req.returns = 8;
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EFAULT, "give-backs at a bad pointer: EFAULT");
+	req.returns = (uintptr_t)rets;
+	req.ngrant = 1;
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EINVAL, "NO_NEW asking for more spans: EINVAL");
+	req.ngrant = 0;
+
+	{
+		struct gcheap_refill bad = { .size = sizeof(bad), .spanclass = 6, .ngrant = 65 };
+
+		BAD(xioctl(GCHEAP_IOC_REFILL, &bad), -EINVAL, "more than 64 extra spans: EINVAL");
+		ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		bad.ngrant = 2;
+		bad.grants = (uintptr_t)ro;
+		BAD(xioctl(GCHEAP_IOC_REFILL, &bad), -EFAULT,
+		    "extra spans into read-only memory: EFAULT");
+		munmap(ro, 4096);
+	}
+
+	before = stats();
+	ok(xioctl(GCHEAP_IOC_REFILL, &req) == 0 && stats().spans_cached == before.spans_cached - 4,
+	   "all four spans given back in one call");
+}
+
 static void test_large_args(void)
 {
 	struct gcheap_large req = { .size = sizeof(req), .bytes = 65536, .__reserved = 1 };
@@ -308,6 +369,7 @@ int main(void)
 		return tap_done();
 	test_refill_args();
 	test_give_back();
+	test_batch();
 	test_large_args();
 	test_touch_and_fork();
 	return tap_done();
