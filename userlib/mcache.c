@@ -68,6 +68,8 @@ static int mcache_flush(struct gch_mcache *mc);
 /* A thread that exits attached gives its spans back. */
 static void mcache_exit(void *arg)
 {
+	/* Other destructors that allocate after this one get EPERM, not a freed cache. */
+	mcache = NULL;
 	mcache_flush(arg);
 	free(arg);
 }
