@@ -7,6 +7,7 @@
 #   make bench        benchmarks in a VM: allocation throughput (gcheap,
 #                     malloc, libgc) and how pages reach the process
 #   make install      library, header and pkg-config file under PREFIX
+#   make dkms-install the module's sources under /usr/src, built by DKMS
 #
 # KDIR defaults to the running kernel's build directory, else the newest
 # Debian headers installed here.
@@ -28,7 +29,7 @@ TEST_SRC := $(wildcard tests/user/*.c)
 TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
 DEMO_BIN := build/demo
 
-.PHONY: all module lib tests clean check run soak deps lint install bench
+.PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
 
 all: module lib
 
@@ -100,6 +101,18 @@ install: lib
 	ln -sf libgcheap.so.0 $(DESTDIR)$(PREFIX)/lib/libgcheap.so
 	install -m 644 userlib/include/gcheap.h $(DESTDIR)$(PREFIX)/include/
 	sed 's|@PREFIX@|$(PREFIX)|' userlib/gcheap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gcheap.pc
+
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+DKMS_SRC := $(DESTDIR)/usr/src/gcheap-$(DKMS_VERSION)
+
+# Only the sources: DKMS builds them for every installed kernel.
+dkms-install:
+	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/uapi
+	install -m 644 Kbuild dkms.conf $(DKMS_SRC)/
+	install -m 644 $(filter-out %.mod.c,$(wildcard kmod/*.[ch])) kmod/Kbuild $(DKMS_SRC)/kmod/
+	install -m 644 uapi/gcheap.h $(DKMS_SRC)/uapi/
+	dkms add -m gcheap -v $(DKMS_VERSION)
+	dkms build -m gcheap -v $(DKMS_VERSION) && dkms install -m gcheap -v $(DKMS_VERSION)
 
 clean:
 	-[ -d "$(KDIR)" ] && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
