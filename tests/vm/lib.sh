@@ -2,7 +2,10 @@
 # Kernels, caches and build directories are found here and nowhere else.
 
 GCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-GCH_CACHE=${GCHEAP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gcheap}
+# CI may run with a bare environment: find the home directory without $HOME.
+GCH_HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+export HOME=$GCH_HOME	# checkpatch.pl and dkms read it too
+GCH_CACHE=${GCHEAP_CACHE:-${XDG_CACHE_HOME:-$GCH_HOME/.cache}/gcheap}
 GCH_BUILD=$GCH_TOP/build
 
 die() { echo "gcheap-vm: $*" >&2; exit 2; }
