@@ -15,7 +15,6 @@
  * every change of a span's state.
  */
 #include <linux/bitmap.h>
-#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/export.h>
 #include <kunit/visibility.h>
@@ -78,7 +77,6 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
 			  span->nelems);
 	span->state = GCHEAP_SPAN_CACHED;
-	span->holder = task_pid_nr(current);
 	spin_unlock(&c->lock);
 
 	gcheap_span_zero_free(heap, span);
@@ -143,7 +141,6 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	span->alloc_count = bitmap_weight(gcheap_span_alloc_bits(span), span->nelems);
 	nunused = bitmap_weight(unused, span->nelems);
 	span->state = GCHEAP_SPAN_INUSE;
-	span->holder = 0;
 	if (span->alloc_count == span->nelems)
 		list_add(&span->list, gcheap_full_swept(heap, c));
 	else if (span->alloc_count)

@@ -31,7 +31,6 @@ struct gcheap_span {
 	u8 state;		/* enum gcheap_span_state */
 	bool needzero;		/* a free slot may hold old bytes */
 	u32 sweepgen;
-	pid_t holder;		/* thread whose cache holds it, for reports */
 	unsigned long bits[];
 };
 

@@ -129,7 +129,7 @@ struct gcheap_span_grant {
  */
 #define GCHEAP_REFILL_RETURN	_BITULL(0)	/* `ret` holds a span to give back */
 #define GCHEAP_REFILL_NO_NEW	_BITULL(1)	/* only give back, take no new span */
-#define GCHEAP_REFILL_MAX_BATCH	64		/* bound on nreturn and on ngrant */
+#define GCHEAP_REFILL_MAX_BATCH	16		/* bound on nreturn and on ngrant */
 
 struct gcheap_refill {
 	__u32 size;		/* in: sizeof(struct gcheap_refill) */

@@ -30,6 +30,10 @@
 #define GCH_BATCH_OBJECTS	1024	/* objects one refill aims to serve */
 #define GCH_BATCH_BYTES		65536	/* span bytes one refill may bring */
 
+/* A flush gives back every pending and queued span in one call. */
+_Static_assert(2 * GCH_BATCH_MAX - 1 <= GCHEAP_REFILL_MAX_BATCH,
+	       "a class's spans must fit one give-back");
+
 /* A span this cache holds. */
 struct gch_cspan {
 	uintptr_t base;		/* 0: none */

@@ -306,7 +306,7 @@ static void test_batch(void)
 	rets[2].base = grants[2].base;
 	memcpy(rets[2].free, grants[2].free, sizeof(rets[2].free));
 	req.nreturn = GCHEAP_REFILL_MAX_BATCH + 1;
-	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EINVAL, "more than 64 give-backs: EINVAL");
+	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EINVAL, "more than GCHEAP_REFILL_MAX_BATCH give-backs: EINVAL");
 	req.nreturn = 3;
 	req.returns = 8;
 	BAD(xioctl(GCHEAP_IOC_REFILL, &req), -EFAULT, "give-backs at a bad pointer: EFAULT");
@@ -316,9 +316,10 @@ static void test_batch(void)
 	req.ngrant = 0;
 
 	{
-		struct gcheap_refill bad = { .size = sizeof(bad), .spanclass = 6, .ngrant = 65 };
+		struct gcheap_refill bad = { .size = sizeof(bad), .spanclass = 6,
+					   .ngrant = GCHEAP_REFILL_MAX_BATCH + 1 };
 
-		BAD(xioctl(GCHEAP_IOC_REFILL, &bad), -EINVAL, "more than 64 extra spans: EINVAL");
+		BAD(xioctl(GCHEAP_IOC_REFILL, &bad), -EINVAL, "more than GCHEAP_REFILL_MAX_BATCH extra spans: EINVAL");
 		ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		bad.ngrant = 2;
 		bad.grants = (uintptr_t)ro;
