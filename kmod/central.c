@@ -10,9 +10,12 @@
  * then an allocated object. The heap counts a cached span as fully
  * allocated, as Go's heapLive does, and subtracts what comes back unused.
  *
- * Locking: heap->lock (span lookup, creation, destruction, counters), then
- * central->lock (lists, a span's bits, count and state). Both are held for
- * every change of a span's state.
+ * A cached span is on its owner's list (struct gcheap_m) so the spans of a
+ * thread that dies without giving them back can be taken back.
+ *
+ * Locking: heap->lock (span lookup, creation, destruction, counters, the
+ * owners' lists), then central->lock (central lists, a span's bits, count
+ * and state). Both are held for every change of a span's state.
  */
 #include <linux/bitmap.h>
 #include <linux/sched.h>
@@ -20,6 +23,9 @@
 #include <kunit/visibility.h>
 #include "central.h"
 #include "arena.h"
+#include "stw.h"
+#include "sweep.h"
+#include "pacer.h"
 
 void gcheap_central_init(struct gcheap *heap)
 {
@@ -47,28 +53,53 @@ static u64 span_free_bytes(const struct gcheap_span *span)
 	return (u64)(span->nelems - span->alloc_count) * span->elemsize;
 }
 
-/*
- * Hand a span of @spanclass to the calling thread's cache: a partial swept
- * span, else a new one (*fresh). Its free slots are zeroed. ERR_PTR on
- * failure with the heap unchanged.
- */
-struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
-					      bool *fresh)
+/* Go's cacheSpan sweeps at most this many spans before it grows the heap. */
+#define GCHEAP_SWEEP_ON_DEMAND	100
+
+static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_central *c)
 {
-	struct gcheap_central *c = &heap->central[spanclass];
 	struct gcheap_span *span;
 
-	lockdep_assert_held(&heap->lock);
 	spin_lock(&c->lock);
 	span = list_first_entry_or_null(gcheap_partial_swept(heap, c),
 					struct gcheap_span, list);
 	if (span)
 		list_del_init(&span->list);
 	spin_unlock(&c->lock);
+	return span;
+}
+
+/*
+ * Hand a span of @spanclass to the cache of @owner (NULL: no thread, for
+ * KUnit): a partial swept span, sweeping unswept ones of the class until
+ * one has room, else a new one (*fresh). Its free slots are zeroed. ERR_PTR
+ * on failure with the heap unchanged but for spans swept.
+ */
+struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
+					      struct gcheap_m *owner, bool *fresh)
+{
+	struct gcheap_central *c = &heap->central[spanclass];
+	struct gcheap_span *span;
+	int n = 0;
+
+	lockdep_assert_held(&heap->lock);
+	span = take_partial(heap, c);
+	while (!span && n++ < GCHEAP_SWEEP_ON_DEMAND && gcheap_sweep_one(heap, spanclass))
+		span = take_partial(heap, c);
 	*fresh = !span;
 	if (!span) {
 		span = gcheap_span_create(heap, spanclass,
 					  gcheap_classes[spanclass >> 1].npages);
+		/* Out of pages: what the last cycle freed may still be unswept. */
+		if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
+			while (gcheap_sweep_one(heap, -1))
+				;
+			span = take_partial(heap, c);
+			*fresh = !span;
+			if (!span)
+				span = gcheap_span_create(heap, spanclass,
+							  gcheap_classes[spanclass >> 1].npages);
+		}
 		if (IS_ERR(span))
 			return span;
 	}
@@ -77,7 +108,10 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
 			  span->nelems);
 	span->state = GCHEAP_SPAN_CACHED;
+	span->owner = owner;
 	spin_unlock(&c->lock);
+	if (owner)
+		list_add(&span->list, &owner->cached);
 
 	gcheap_span_zero_free(heap, span);
 	heap->spans_inuse += *fresh;
@@ -85,6 +119,8 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	heap->refills++;
 	heap->alloc_bytes += span_free_bytes(span);
 	heap->alloc_objects += span->nelems - span->alloc_count;
+	heap->cached_free_bytes += span_free_bytes(span);
+	gcheap_pacer_note_alloc(heap, span_free_bytes(span));
 	return span;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_cache_span);
@@ -94,7 +130,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_central_cache_span);
  * names a small span this heap's caches hold, and every slot it reports
  * unused was free when the span was handed out. Changes nothing.
  */
-struct gcheap_span *gcheap_central_check_return(struct gcheap *heap,
+struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gcheap_m *owner,
 						const struct gcheap_span_return *ret)
 {
 	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
@@ -112,7 +148,7 @@ struct gcheap_span *gcheap_central_check_return(struct gcheap *heap,
 		return ERR_PTR(-EINVAL);
 	c = central_of(heap, span);
 	spin_lock(&c->lock);
-	if (span->state != GCHEAP_SPAN_CACHED)
+	if (span->state != GCHEAP_SPAN_CACHED || span->owner != owner)
 		err = -ENOENT;
 	else if (!bitmap_subset(unused, gcheap_span_cache_free(span), span->nelems))
 		err = -EINVAL;
@@ -123,7 +159,10 @@ struct gcheap_span *gcheap_central_check_return(struct gcheap *heap,
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_check_return);
 
-/* Take back a span checked by gcheap_central_check_return(). */
+/*
+ * Take back a span checked by gcheap_central_check_return(); @unused_arr
+ * NULL: the cache used every slot it was given (its thread died).
+ */
 void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 				 const u64 *unused_arr)
 {
@@ -133,7 +172,16 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	unsigned int nunused;
 
 	lockdep_assert_held(&heap->lock);
-	bitmap_from_arr64(unused, unused_arr, GCHEAP_MAX_SPAN_ELEMS);
+	/* The cycle since hand-out may have freed slots the cache did not hold. */
+	gcheap_sweep_span(heap, span);
+	if (unused_arr)
+		bitmap_from_arr64(unused, unused_arr, GCHEAP_MAX_SPAN_ELEMS);
+	else
+		bitmap_zero(unused, GCHEAP_MAX_SPAN_ELEMS);
+	heap->cached_free_bytes -= (u64)bitmap_weight(gcheap_span_cache_free(span),
+						      span->nelems) * span->elemsize;
+	list_del_init(&span->list);
+	span->owner = NULL;
 	spin_lock(&c->lock);
 	bitmap_andnot(used, gcheap_span_cache_free(span), unused, span->nelems);
 	bitmap_or(gcheap_span_alloc_bits(span), gcheap_span_alloc_bits(span), used,
@@ -150,6 +198,7 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	heap->spans_cached--;
 	heap->alloc_bytes -= (u64)nunused * span->elemsize;
 	heap->alloc_objects -= nunused;
+	gcheap_pacer_note_alloc(heap, -(s64)nunused * span->elemsize);
 	if (!span->alloc_count) {
 		heap->spans_inuse--;
 		gcheap_span_destroy(heap, span);
@@ -171,6 +220,9 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 	lockdep_assert_held(&heap->lock);
 	if (span->spanclass == GCHEAP_TINY_SPANCLASS)
 		return -EBUSY;
+	/* The last cycle may have found it dead already. */
+	if (span->state != GCHEAP_SPAN_INIT && gcheap_sweep_span(heap, span))
+		return -ENOENT;
 	spin_lock(&c->lock);
 	if (span->state == GCHEAP_SPAN_CACHED && test_bit(idx, gcheap_span_cache_free(span))) {
 		ret = -EBUSY;
@@ -178,6 +230,7 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 		ret = -ENOENT;
 	} else {
 		__clear_bit(idx, alloc);
+		__clear_bit(idx, gcheap_span_mark_bits(span));
 		span->alloc_count--;
 		span->needzero = true;
 		/*
@@ -197,6 +250,7 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 	heap->alloc_bytes -= span->elemsize;
 	heap->alloc_objects--;
 	heap->frees++;
+	gcheap_pacer_note_alloc(heap, -(s64)span->elemsize);
 	if (span->state == GCHEAP_SPAN_INUSE && !span->alloc_count) {
 		heap->spans_inuse--;
 		gcheap_span_destroy(heap, span);
@@ -212,8 +266,11 @@ void gcheap_central_describe(struct gcheap *heap, struct gcheap_span *span,
 	struct gcheap_central *c = central_of(heap, span);
 
 	lockdep_assert_held(&heap->lock);
-	spin_lock(&c->lock);
 	obj->flags = 0;
+	/* An unswept span's allocBits still show last cycle's garbage. */
+	if (gcheap_sweep_span(heap, span))
+		return;
+	spin_lock(&c->lock);
 	if (test_bit(idx, gcheap_span_alloc_bits(span)))
 		obj->flags |= GCHEAP_OBJECT_ALLOCATED;
 	if (span->state == GCHEAP_SPAN_CACHED)

@@ -6,8 +6,8 @@
 
 void gcheap_central_init(struct gcheap *heap);
 struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
-					      bool *fresh);
-struct gcheap_span *gcheap_central_check_return(struct gcheap *heap,
+					      struct gcheap_m *owner, bool *fresh);
+struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gcheap_m *owner,
 						const struct gcheap_span_return *ret);
 void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 				 const u64 *unused);

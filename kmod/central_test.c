@@ -10,36 +10,9 @@
 #include <linux/mm.h>
 #include "central.h"
 #include "arena.h"
+#include "testheap.h"
 
-#define TEST_BASE	0x100000000UL
-#define TEST_PAGES	(2 * GCHEAP_CHUNK_PAGES)
 #define SPC_48		GCHEAP_SPANCLASS(5, 0)	/* 48 B, 170 slots, 1 page */
-
-static int central_test_init(struct kunit *test)
-{
-	struct gcheap *heap = kunit_kzalloc(test, sizeof(*heap), GFP_KERNEL);
-	int ret;
-
-	KUNIT_ASSERT_NOT_NULL(test, heap);
-	mutex_init(&heap->lock);
-	gcheap_central_init(heap);
-	mutex_lock(&heap->lock);
-	ret = gcheap_arena_init(heap, TEST_BASE, TEST_PAGES);
-	mutex_unlock(&heap->lock);
-	KUNIT_ASSERT_EQ(test, ret, 0);
-	test->priv = heap;
-	return 0;
-}
-
-static void central_test_exit(struct kunit *test)
-{
-	struct gcheap *heap = test->priv;
-
-	mutex_lock(&heap->lock);
-	gcheap_span_release_all(heap);
-	gcheap_arena_release(heap);
-	mutex_unlock(&heap->lock);
-}
 
 static unsigned long pages_in_use(struct gcheap *heap)
 {
@@ -69,7 +42,7 @@ static struct gcheap_span *cache(struct kunit *test, u8 spc)
 	bool fresh;
 
 	mutex_lock(&heap->lock);
-	span = gcheap_central_cache_span(heap, spc, &fresh);
+	span = gcheap_central_cache_span(heap, spc, NULL, &fresh);
 	mutex_unlock(&heap->lock);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
 	return span;
@@ -83,7 +56,7 @@ static int give_back(struct kunit *test, u64 base, const u64 *unused)
 
 	memcpy(ret.free, unused, sizeof(ret.free));
 	mutex_lock(&heap->lock);
-	span = gcheap_central_check_return(heap, &ret);
+	span = gcheap_central_check_return(heap, NULL, &ret);
 	if (!IS_ERR(span))
 		gcheap_central_uncache_span(heap, span, ret.free);
 	mutex_unlock(&heap->lock);
@@ -267,8 +240,8 @@ static struct kunit_case central_test_cases[] = {
 
 static struct kunit_suite central_test_suite = {
 	.name = "gcheap_central",
-	.init = central_test_init,
-	.exit = central_test_exit,
+	.init = gcheap_test_heap_init,
+	.exit = gcheap_test_heap_exit,
 	.test_cases = central_test_cases,
 };
 

@@ -26,6 +26,7 @@
 #include "arena.h"
 #include "central.h"
 #include "span.h"
+#include "gc.h"
 
 #define GCHEAP_FS_MAGIC	0x67636870	/* "gchp" */
 
@@ -70,6 +71,14 @@ struct gcheap *gcheap_create(void)
 	}
 	mutex_init(&heap->lock);
 	gcheap_central_init(heap);
+	ret = gcheap_gc_init(heap);
+	if (ret) {
+		gcheap_gc_destroy(heap);
+		iput(heap->inode);
+		simple_release_fs(&gcheap_mnt, &gcheap_mnt_count);
+		kfree(heap);
+		return ERR_PTR(ret);
+	}
 	mmgrab(current->mm);
 	heap->mm = current->mm;
 	heap->tgid = task_tgid_nr(current);
@@ -78,6 +87,7 @@ struct gcheap *gcheap_create(void)
 
 void gcheap_destroy(struct gcheap *heap)
 {
+	gcheap_gc_destroy(heap);
 	/* Nothing else can reach the heap now; the lock is for the asserts. */
 	mutex_lock(&heap->lock);
 	gcheap_span_release_all(heap);
@@ -119,5 +129,20 @@ void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st)
 	st->refills = heap->refills;
 	st->large_allocs = heap->large_allocs;
 	st->frees = heap->frees;
+	st->next_gc = heap->next_gc;
+	st->last_marked = heap->last_marked;
+	st->num_gc = heap->num_gc;
+	st->num_forced_gc = heap->num_forced_gc;
+	st->stw_timeouts = heap->stw_timeouts;
+	st->pause_total_ns = heap->pause_total_ns;
+	st->pause_max_ns = heap->pause_max_ns;
+	memcpy(st->pause_ns, heap->pause_ns, sizeof(st->pause_ns));
+	st->last_gc_ns = heap->last_gc_ns;
+	st->swept_bytes = heap->swept_bytes;
+	st->freed_objects = heap->freed_objects;
+	st->finalizers = heap->nfinalizers;
+	st->finalizers_queued = heap->nqueued;
+	st->gogc = heap->gogc;
+	st->threads = heap->nthreads;
 	mutex_unlock(&heap->lock);
 }

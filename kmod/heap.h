@@ -7,11 +7,17 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
+#include <linux/rwsem.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include "uapi/gcheap.h"
 #include "pagealloc.h"
 
 struct gcheap_span;
 struct gcheap_chunk;
+struct gcheap_m;
+struct gcheap_mark;
 
 /*
  * Go's mcentral: the spans of one span class that no cache holds, split by
@@ -54,6 +60,53 @@ struct gcheap {
 	u64 refills, large_allocs, frees;
 
 	struct gcheap_central central[GCHEAP_NUM_SPAN_CLASSES];
+	struct list_head large[2];	/* INUSE large spans, swept/unswept by sweepgen */
+
+	/*
+	 * The collector. gc_mutex: one cycle at a time, and the cycle's own
+	 * state. special_lock: root ranges, finalizers and links (taken
+	 * before heap->lock; the collector holds it while the world is
+	 * stopped, so the tables cannot change under the mark).
+	 */
+	struct mutex gc_mutex;
+	struct mutex special_lock;
+	struct list_head threads;	/* struct gcheap_m, under lock */
+	struct xarray mthreads;		/* tid -> struct gcheap_m, under lock */
+	unsigned int nthreads;
+	struct page *ctrl_page;		/* the read-only control page */
+	struct gcheap_ctrl *ctrl;	/* its kernel address */
+	wait_queue_head_t stw_wq;	/* parked threads and the collector */
+	int stw_phase;			/* enum gcheap_stw_phase, under lock */
+	atomic_t nparked, nscanning;
+	struct gcheap_mark *mark;	/* the cycle's mark state, while stopped */
+	struct work_struct sweep_work;	/* the background sweeper */
+	bool sweep_queued;
+
+	struct list_head roots;		/* struct gcheap_root_range, under special_lock */
+	unsigned int nroots;
+	struct xarray finalizers;	/* object offset / 8 -> struct gcheap_special */
+	struct xarray links;		/* link address / 8 -> value (object offset / 8) */
+	struct list_head final_ready;	/* queued finalizers, under special_lock */
+	u64 nfinalizers, nqueued;
+	wait_queue_head_t final_wq;
+
+	/* Pacing (pacer.c), under lock. */
+	int gogc;
+	u64 live_bytes;		/* Go's heapLive: marked + allocated since */
+	u64 cached_free_bytes;	/* slots caches hold, counted in live_bytes */
+	u64 next_gc, last_marked;
+	/* Statistics of the collector, under lock. */
+	u64 num_gc, num_forced_gc, stw_timeouts;
+	u64 pause_total_ns, pause_max_ns, last_gc_ns;
+	u64 pause_ns[GCHEAP_PAUSE_RING];
+	u64 swept_bytes, freed_objects;
+};
+
+enum gcheap_stw_phase {
+	GCHEAP_STW_NONE,	/* the world runs */
+	GCHEAP_STW_STOPPING,	/* threads signalled, parking */
+	GCHEAP_STW_SCAN,	/* all parked: each scans its own stack */
+	GCHEAP_STW_MARK,	/* stacks scanned; the collector marks and sweeps */
 };
 
 struct gcheap *gcheap_create(void);
@@ -61,7 +114,17 @@ void gcheap_destroy(struct gcheap *heap);
 int gcheap_check_owner(const struct gcheap *heap);
 void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st);
 
-/* Swept lists of a central for the current sweepgen. */
+/* Swept and unswept lists for the current sweepgen. */
+static inline unsigned int gcheap_swept_idx(const struct gcheap *heap)
+{
+	return heap->sweepgen / 2 % 2;
+}
+
+static inline unsigned int gcheap_unswept_idx(const struct gcheap *heap)
+{
+	return (heap->sweepgen / 2 + 1) % 2;
+}
+
 static inline struct list_head *gcheap_partial_swept(struct gcheap *heap,
 						     struct gcheap_central *c)
 {

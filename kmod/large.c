@@ -11,6 +11,8 @@
 #include <linux/err.h>
 #include "large.h"
 #include "arena.h"
+#include "sweep.h"
+#include "pacer.h"
 
 int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 {
@@ -29,6 +31,13 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	npages = DIV_ROUND_UP(req->bytes, GCHEAP_PAGE_SIZE);
 	span = gcheap_span_create(heap, GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN),
 				  npages);
+	/* Out of pages: what the last cycle freed may still be unswept. */
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
+		while (gcheap_sweep_one(heap, -1))
+			;
+		span = gcheap_span_create(heap, GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN),
+					  npages);
+	}
 	mutex_unlock(&heap->lock);
 	if (IS_ERR(span))
 		return PTR_ERR(span);
@@ -38,6 +47,9 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 
 	mutex_lock(&heap->lock);
 	span->state = GCHEAP_SPAN_INUSE;
+	/* Created after the last mark: swept for this cycle already. */
+	list_add(&span->list, &heap->large[gcheap_swept_idx(heap)]);
+	gcheap_pacer_note_alloc(heap, npages << GCHEAP_PAGE_SHIFT);
 	heap->large_objects++;
 	heap->large_allocs++;
 	heap->alloc_bytes += npages << GCHEAP_PAGE_SHIFT;
@@ -48,12 +60,18 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	return 0;
 }
 
-void gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)
+/* Free a large object early; -ENOENT if the last cycle found it dead. */
+int gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)
 {
 	lockdep_assert_held(&heap->lock);
+	if (gcheap_sweep_span(heap, span))
+		return -ENOENT;
+	list_del_init(&span->list);
+	gcheap_pacer_note_alloc(heap, -(s64)(span->npages << GCHEAP_PAGE_SHIFT));
 	heap->large_objects--;
 	heap->alloc_bytes -= span->npages << GCHEAP_PAGE_SHIFT;
 	heap->alloc_objects--;
 	heap->frees++;
 	gcheap_span_destroy(heap, span);
+	return 0;
 }

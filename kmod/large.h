@@ -5,6 +5,6 @@
 #include "span.h"
 
 int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req);
-void gcheap_large_free(struct gcheap *heap, struct gcheap_span *span);
+int gcheap_large_free(struct gcheap *heap, struct gcheap_span *span);
 
 #endif /* _GCHEAP_LARGE_H */

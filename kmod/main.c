@@ -17,11 +17,21 @@
 #include <linux/fs.h>
 #include <linux/uaccess.h>
 #include <linux/minmax.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 #include "heap.h"
 #include "arena.h"
 #include "central.h"
 #include "large.h"
 #include "sizeclass.h"
+#include "stw.h"
+#include "gc.h"
+#include "mark.h"
+#include "roots.h"
+#include "finalizer.h"
+#include "pacer.h"
+
+struct workqueue_struct *gcheap_wq;
 
 /*
  * Copy an ioctl argument in. Its first __u32 is the caller's struct size;
@@ -75,6 +85,7 @@ static long gcheap_ioc_info(struct gcheap *heap, void __user *uarg)
 	info.heap_max = (u64)heap->npages << GCHEAP_PAGE_SHIFT;
 	mutex_unlock(&heap->lock);
 	info.owner_tgid = heap->tgid;
+	info.stw_signal = gcheap_stw_signal();
 	return gcheap_args_out(uarg, &info, sizeof(info));
 }
 
@@ -115,13 +126,14 @@ struct gcheap_refill_batch {
 };
 
 /* Hand out one span and describe it; remember it if its pages are new. */
-static int gcheap_refill_one(struct gcheap *heap, u8 spanclass, struct gcheap_span_grant *g,
-			     struct gcheap_refill_batch *b, unsigned int *nfresh)
+static int gcheap_refill_one(struct gcheap *heap, u8 spanclass, struct gcheap_m *m,
+			     struct gcheap_span_grant *g, struct gcheap_refill_batch *b,
+			     unsigned int *nfresh)
 {
 	struct gcheap_span *span;
 	bool fresh;
 
-	span = gcheap_central_cache_span(heap, spanclass, &fresh);
+	span = gcheap_central_cache_span(heap, spanclass, m, &fresh);
 	if (IS_ERR(span))
 		return PTR_ERR(span);
 	memset(g, 0, sizeof(*g));
@@ -138,11 +150,12 @@ static int gcheap_refill_one(struct gcheap *heap, u8 spanclass, struct gcheap_sp
 }
 
 /* Note a give-back and whether it is valid; nothing changes yet. */
-static void gcheap_refill_check(struct gcheap *heap, const struct gcheap_span_return *r,
+static void gcheap_refill_check(struct gcheap *heap, struct gcheap_m *m,
+				const struct gcheap_span_return *r,
 				struct gcheap_refill_batch *b, unsigned int *nret)
 {
 	b->ret_free[*nret] = r->free;
-	b->ret_spans[*nret] = gcheap_central_check_return(heap, r);
+	b->ret_spans[*nret] = gcheap_central_check_return(heap, m, r);
 	(*nret)++;
 }
 
@@ -151,6 +164,7 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 	struct gcheap_refill req;
 	struct gcheap_refill_batch *b;
 	struct gcheap_span_grant first;
+	struct gcheap_m *m;
 	unsigned int nret = 0, nfresh = 0, granted = 0, i, j;
 	void __user *ugrants;
 	u64 flags;
@@ -184,11 +198,16 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 		goto out_free;
 
 	mutex_lock(&heap->lock);
+	/* Only a thread the collector can stop may hold spans. */
+	m = gcheap_m_current(heap);
+	ret = -EPERM;
+	if (!m)
+		goto out_unlock;
 	/* Check every give-back, hand out the new spans, then commit. */
 	if (flags & GCHEAP_REFILL_RETURN)
-		gcheap_refill_check(heap, &req.ret, b, &nret);
+		gcheap_refill_check(heap, m, &req.ret, b, &nret);
 	for (i = 0; i < req.nreturn; i++)
-		gcheap_refill_check(heap, &b->rets[i], b, &nret);
+		gcheap_refill_check(heap, m, &b->rets[i], b, &nret);
 	for (i = 0; i < nret; i++) {
 		ret = PTR_ERR_OR_ZERO(b->ret_spans[i]);
 		if (ret)
@@ -200,12 +219,12 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 			}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
-		ret = gcheap_refill_one(heap, req.spanclass, &first, b, &nfresh);
+		ret = gcheap_refill_one(heap, req.spanclass, m, &first, b, &nfresh);
 		if (ret)
 			goto out_unlock;
 		/* Extra spans are best effort: the first one is what counts. */
 		while (granted < req.ngrant &&
-		       !gcheap_refill_one(heap, req.spanclass, &b->grants[granted], b, &nfresh))
+		       !gcheap_refill_one(heap, req.spanclass, m, &b->grants[granted], b, &nfresh))
 			granted++;
 		req.base = first.base;
 		req.elemsize = first.elemsize;
@@ -215,6 +234,7 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 	for (i = 0; i < nret; i++)
 		gcheap_central_uncache_span(heap, b->ret_spans[i], b->ret_free[i]);
 	req.ngrant = granted;
+	ret = 0;
 out_unlock:
 	mutex_unlock(&heap->lock);
 	if (!ret) {
@@ -239,6 +259,11 @@ static long gcheap_ioc_alloc_large(struct gcheap *heap, void __user *uarg)
 	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_LARGE_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
+	mutex_lock(&heap->lock);
+	ret = gcheap_m_current(heap) ? 0 : -EPERM;
+	mutex_unlock(&heap->lock);
+	if (ret)
+		return ret;
 	/* An ioctl that allocates must fail before it changes anything. */
 	ret = gcheap_args_out(uarg, &req, sizeof(req));
 	if (ret)
@@ -261,7 +286,13 @@ static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 		return ret;
 	if (req.flags || req.__reserved)
 		return -EINVAL;
+	/* The finalizer table first: its lock comes before heap->lock. */
+	if (mutex_lock_interruptible(&heap->special_lock))
+		return -ERESTARTSYS;
 	mutex_lock(&heap->lock);
+	ret = -EPERM;
+	if (!gcheap_m_current(heap))
+		goto out;
 	span = gcheap_arena_span_of(heap, req.addr);
 	ret = -ENOENT;
 	if (!span)
@@ -272,13 +303,15 @@ static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 	if (gcheap_span_is_large(span)) {
 		if (span->state != GCHEAP_SPAN_INUSE)
 			goto out;
-		gcheap_large_free(heap, span);
-		ret = 0;
+		ret = gcheap_large_free(heap, span);
 	} else {
 		ret = gcheap_central_free_object(heap, span, idx);
 	}
+	if (!ret)
+		gcheap_final_forget(heap, req.addr);
 out:
 	mutex_unlock(&heap->lock);
+	mutex_unlock(&heap->special_lock);
 	return ret;
 }
 
@@ -323,14 +356,90 @@ static long gcheap_ioc_object(struct gcheap *heap, void __user *uarg)
 
 static long gcheap_ioc_stats(struct gcheap *heap, void __user *uarg)
 {
-	struct gcheap_stats st;
+	struct gcheap_stats *st;
 	int ret;
 
-	ret = gcheap_args_in(&st, sizeof(st), GCHEAP_STATS_SIZE_VER0, uarg);
+	/* Too big for the stack, with its ring of pause times. */
+	st = kmalloc(sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return -ENOMEM;
+	ret = gcheap_args_in(st, sizeof(*st), GCHEAP_STATS_SIZE_VER0, uarg);
+	if (!ret) {
+		gcheap_stats(heap, st);
+		ret = gcheap_args_out(uarg, st, sizeof(*st));
+	}
+	kfree(st);
+	return ret;
+}
+
+/* An ioctl whose argument is only read: in, validate, act. */
+#define GCHEAP_IN_IOCTL(name, type, ver0, ...)					\
+static long gcheap_ioc_##name(struct gcheap *heap, void __user *uarg)		\
+{										\
+	struct type req;							\
+	int ret = gcheap_args_in(&req, sizeof(req), ver0, uarg);		\
+										\
+	return ret ? ret : (__VA_ARGS__);					\
+}
+
+GCHEAP_IN_IOCTL(thread, gcheap_thread, GCHEAP_THREAD_SIZE_VER0, gcheap_thread_op(heap, &req))
+GCHEAP_IN_IOCTL(park, gcheap_park, GCHEAP_PARK_SIZE_VER0, gcheap_stw_park(heap, &req))
+GCHEAP_IN_IOCTL(gc, gcheap_gc, GCHEAP_GC_SIZE_VER0, gcheap_gc(heap, &req))
+GCHEAP_IN_IOCTL(root, gcheap_root, GCHEAP_ROOT_SIZE_VER0, gcheap_root_op(heap, &req))
+GCHEAP_IN_IOCTL(link, gcheap_link, GCHEAP_LINK_SIZE_VER0, gcheap_link_op(heap, &req))
+
+static long gcheap_ioc_finalizer(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_finalizer req;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_FINALIZER_SIZE_VER0, uarg);
 	if (ret)
 		return ret;
-	gcheap_stats(heap, &st);
-	return gcheap_args_out(uarg, &st, sizeof(st));
+	/* Probe the write-back first: a set finalizer must not be lost. */
+	ret = gcheap_args_out(uarg, &req, sizeof(req));
+	if (ret)
+		return ret;
+	ret = gcheap_finalizer_set(heap, &req);
+	if (ret)
+		return ret;
+	return gcheap_args_out(uarg, &req, sizeof(req));
+}
+
+static long gcheap_ioc_finalizers(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_finalizers req;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_FINALIZERS_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	ret = gcheap_args_out(uarg, &req, sizeof(req));
+	if (ret)
+		return ret;
+	ret = gcheap_finalizers_take(heap, &req);
+	if (ret)
+		return ret;
+	return gcheap_args_out(uarg, &req, sizeof(req));
+}
+
+static long gcheap_ioc_setgc(struct gcheap *heap, void __user *uarg)
+{
+	struct gcheap_setgc req;
+	int ret;
+
+	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_SETGC_SIZE_VER0, uarg);
+	if (ret)
+		return ret;
+	if (req.gogc < GCHEAP_GOGC_OFF)
+		return -EINVAL;
+	ret = gcheap_args_out(uarg, &req, sizeof(req));
+	if (ret)
+		return ret;
+	mutex_lock(&heap->lock);
+	req.gogc = gcheap_pacer_set_gogc(heap, req.gogc);
+	mutex_unlock(&heap->lock);
+	return gcheap_args_out(uarg, &req, sizeof(req));
 }
 
 static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -357,6 +466,22 @@ static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return gcheap_ioc_stats(heap, uarg);
 	case GCHEAP_IOC_OBJECT:
 		return gcheap_ioc_object(heap, uarg);
+	case GCHEAP_IOC_THREAD:
+		return gcheap_ioc_thread(heap, uarg);
+	case GCHEAP_IOC_PARK:
+		return gcheap_ioc_park(heap, uarg);
+	case GCHEAP_IOC_GC:
+		return gcheap_ioc_gc(heap, uarg);
+	case GCHEAP_IOC_ROOT:
+		return gcheap_ioc_root(heap, uarg);
+	case GCHEAP_IOC_FINALIZER:
+		return gcheap_ioc_finalizer(heap, uarg);
+	case GCHEAP_IOC_FINALIZERS:
+		return gcheap_ioc_finalizers(heap, uarg);
+	case GCHEAP_IOC_LINK:
+		return gcheap_ioc_link(heap, uarg);
+	case GCHEAP_IOC_SETGC:
+		return gcheap_ioc_setgc(heap, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -376,6 +501,8 @@ static int gcheap_open(struct inode *inode, struct file *file)
 
 static int gcheap_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	if (vma->vm_pgoff == GCHEAP_CTRL_OFFSET >> PAGE_SHIFT)
+		return gcheap_ctrl_mmap(file->private_data, vma);
 	return gcheap_arena_mmap(file->private_data, vma);
 }
 
@@ -404,10 +531,17 @@ static struct miscdevice gcheap_misc = {
 
 static int __init gcheap_init(void)
 {
-	int ret = misc_register(&gcheap_misc);
+	int ret;
 
-	if (ret)
+	/* Mark workers and sweepers: CPU-bound, so unbound. */
+	gcheap_wq = alloc_workqueue("gcheap", WQ_UNBOUND, 0);
+	if (!gcheap_wq)
+		return -ENOMEM;
+	ret = misc_register(&gcheap_misc);
+	if (ret) {
+		destroy_workqueue(gcheap_wq);
 		return ret;
+	}
 	pr_info("ready, ABI %d\n", GCHEAP_ABI_VERSION);
 	return 0;
 }
@@ -415,6 +549,7 @@ static int __init gcheap_init(void)
 static void __exit gcheap_exit(void)
 {
 	misc_deregister(&gcheap_misc);
+	destroy_workqueue(gcheap_wq);
 }
 
 module_init(gcheap_init);

@@ -21,7 +21,12 @@ enum gcheap_span_state {
  * slots that were free when the span was handed to a cache.
  */
 struct gcheap_span {
-	struct list_head list;	/* central partial/full list; under its lock */
+	/*
+	 * On a central partial/full list (under its lock) or the heap's large
+	 * lists while INUSE; on its owner's cached list while CACHED.
+	 */
+	struct list_head list;
+	struct gcheap_m *owner;	/* the thread whose cache holds it (CACHED) */
 	unsigned long start;	/* first heap page */
 	unsigned long npages;
 	u32 elemsize;		/* small spans only */
@@ -30,7 +35,7 @@ struct gcheap_span {
 	u8 spanclass;
 	u8 state;		/* enum gcheap_span_state */
 	bool needzero;		/* a free slot may hold old bytes */
-	u32 sweepgen;
+	u32 sweepgen;		/* == heap->sweepgen: swept this cycle */
 	unsigned long bits[];
 };
 

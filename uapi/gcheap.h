@@ -44,7 +44,7 @@ struct gcheap_info {
 	__u64 heap_base;	/* out: user address of the mapping, 0 if unmapped */
 	__u64 heap_max;		/* out: bytes reserved by the mapping */
 	__s32 owner_tgid;	/* out: the process that owns this heap */
-	__u32 __reserved;
+	__u32 stw_signal;	/* out: the signal that asks a thread to park */
 };
 
 #define GCHEAP_INFO_SIZE_VER0	48
@@ -202,6 +202,8 @@ struct gcheap_object {
 
 #define GCHEAP_OBJECT_SIZE_VER0	40
 
+#define GCHEAP_PAUSE_RING	256	/* as Go's MemStats.PauseNs */
+
 /*
  * GCHEAP_IOC_STATS: a consistent snapshot of the heap's accounting, in the
  * spirit of Go's MemStats. Bytes unless named otherwise.
@@ -222,9 +224,201 @@ struct gcheap_stats {
 	__u64 refills;		/* spans handed to caches, ever */
 	__u64 large_allocs;	/* large objects allocated, ever */
 	__u64 frees;		/* objects released with GCHEAP_IOC_FREE, ever */
+	/* Version 1 (GCHEAP_STATS_SIZE_VER1): the collector. */
+	__u64 next_gc;		/* heap_alloc at which the next cycle starts */
+	__u64 last_marked;	/* bytes found live by the last cycle */
+	__u64 num_gc;		/* cycles completed */
+	__u64 num_forced_gc;	/* of which asked for with GCHEAP_GC_FORCE */
+	__u64 stw_timeouts;	/* cycles abandoned: a thread never parked */
+	__u64 pause_total_ns;	/* world stopped, all cycles */
+	__u64 pause_max_ns;	/* the longest single stop */
+	__u64 pause_ns[GCHEAP_PAUSE_RING];	/* recent stops, [(num_gc + 255) % 256] newest */
+	__u64 last_gc_ns;	/* CLOCK_MONOTONIC at the end of the last cycle */
+	__u64 swept_bytes;	/* bytes freed by sweeping, ever */
+	__u64 freed_objects;	/* objects freed by sweeping, ever */
+	__u64 finalizers;	/* objects with a finalizer */
+	__u64 finalizers_queued;	/* found unreachable, finalizer not yet taken */
+	__s32 gogc;		/* GOGC percent; negative: collection off */
+	__u32 threads;		/* attached threads */
 };
 
 #define GCHEAP_STATS_SIZE_VER0	112
+#define GCHEAP_STATS_SIZE_VER1	(GCHEAP_STATS_SIZE_VER0 + 13 * 8 + 8 * GCHEAP_PAUSE_RING)
+
+/*
+ * Collection. A heap's threads are attached (GCHEAP_IOC_THREAD) before they
+ * allocate; only attached threads may allocate or free. To stop the world
+ * the module sets `stw_seq` odd in the control page and sends `stw_signal`
+ * (GCHEAP_IOC_INFO) to every attached thread. The library's handler then
+ * calls GCHEAP_IOC_PARK with the bounds of its stack; the module scans the
+ * stack from inside that call, once every thread has parked, and returns
+ * when the world restarts. Roots are those stacks (and the registers the
+ * handler saved on them), the ranges added with GCHEAP_IOC_ROOT, and the
+ * caller of GCHEAP_IOC_GC's own stack. Scanning is conservative: an aligned
+ * word that points into an allocated object keeps the object.
+ *
+ * The control page: one read-only page, mapped with mmap(2) at file offset
+ * GCHEAP_CTRL_OFFSET, length the system page size, MAP_SHARED, PROT_READ.
+ */
+#define GCHEAP_CTRL_OFFSET	(1ULL << 44)
+
+struct gcheap_ctrl {
+	__u32 stw_seq;		/* odd while the world is stopping or stopped */
+	__u32 gc_wanted;	/* 1: heap_alloc reached next_gc; call GCHEAP_IOC_GC */
+	__u64 gc_started;	/* cycles begun */
+	__u64 gc_done;		/* cycles completed */
+	__u64 next_gc;		/* heap_alloc that starts the next cycle */
+	__u64 finalizers_queued;	/* finalizers waiting for GCHEAP_IOC_FINALIZERS */
+};
+
+/* GCHEAP_IOC_THREAD: attach or detach the calling thread. */
+#define GCHEAP_THREAD_ATTACH	1
+#define GCHEAP_THREAD_DETACH	2
+
+struct gcheap_thread {
+	__u32 size;		/* in: sizeof(struct gcheap_thread) */
+	__u32 op;		/* in: GCHEAP_THREAD_* */
+	__u64 stack_hi;		/* in, ATTACH: one past the stack's highest byte */
+};
+
+#define GCHEAP_THREAD_SIZE_VER0	16
+
+/*
+ * A stack to scan: [lo, hi) of the calling thread's stack, and registers
+ * that may hold pointers not yet stored on it. lo and regs need no
+ * alignment; words are read at 8-byte alignment.
+ */
+#define GCHEAP_NREGS		32
+struct gcheap_stack {
+	__u64 lo, hi;
+	__u64 regs[GCHEAP_NREGS];
+};
+
+/*
+ * GCHEAP_IOC_PARK: called by the stop signal's handler. Returns 0 when the
+ * world restarts, at once if no stop is in progress. EINVAL for a thread
+ * that is not attached or a stack range that is not its own (hi must be
+ * the stack_hi given at attach, at most 1 GiB above lo).
+ */
+struct gcheap_park {
+	__u32 size;		/* in: sizeof(struct gcheap_park) */
+	__u32 __reserved;
+	struct gcheap_stack stack;	/* in */
+};
+
+#define GCHEAP_PARK_SIZE_VER0	280
+
+/*
+ * GCHEAP_IOC_GC: run a collection. `since` is ctrl->gc_started as the
+ * caller read it: the call returns once a cycle begun after that has
+ * completed (so a call restarted after a signal does not run two). With
+ * GCHEAP_GC_IF_NEEDED a cycle begins only if heap_alloc is at next_gc.
+ * With GCHEAP_GC_SWEEP the call also sweeps the whole heap before
+ * returning (gch_collect). ETIMEDOUT: a thread did not park in time and
+ * the cycle was abandoned, nothing freed.
+ */
+#define GCHEAP_GC_IF_NEEDED	_BITULL(0)
+#define GCHEAP_GC_SWEEP		_BITULL(1)
+#define GCHEAP_GC_FORCE		_BITULL(2)	/* counted as forced (gch_collect) */
+
+struct gcheap_gc {
+	__u32 size;		/* in: sizeof(struct gcheap_gc) */
+	__u32 __reserved;
+	__u64 flags;		/* in: GCHEAP_GC_* */
+	__u64 since;		/* in */
+	struct gcheap_stack stack;	/* in: the caller's stack; lo = hi = 0 for none */
+};
+
+#define GCHEAP_GC_SIZE_VER0	288
+
+/*
+ * GCHEAP_IOC_ROOT: add or remove [lo, hi) as a root range (8-byte aligned
+ * bounds, at most 1 GiB). A range is removed by exactly the bounds it was
+ * added with. EEXIST, ENOENT, ENOSPC (more than the module's max_roots).
+ */
+#define GCHEAP_ROOT_ADD		1
+#define GCHEAP_ROOT_REMOVE	2
+
+struct gcheap_root {
+	__u32 size;
+	__u32 op;		/* GCHEAP_ROOT_* */
+	__u64 lo, hi;
+};
+
+#define GCHEAP_ROOT_SIZE_VER0	24
+
+/*
+ * GCHEAP_IOC_FINALIZER: set (fn != 0) or clear (fn == 0) the finalizer of
+ * the object starting at `obj`; the old one is returned in ofn/oarg (0 if
+ * none). fn and arg are opaque to the module. Once the object is found
+ * unreachable the finalizer is queued, once, and the object and everything
+ * it reaches are kept until GCHEAP_IOC_FINALIZERS hands it out. Unless
+ * NO_ORDER, objects reachable from a finalizable object are kept while it
+ * is: of a chain of unreachable finalizable objects, the head is finalized
+ * first. IGNORE_SELF ignores the object's pointers to itself.
+ */
+#define GCHEAP_FINALIZER_NO_ORDER	_BITULL(0)
+#define GCHEAP_FINALIZER_IGNORE_SELF	_BITULL(1)
+
+struct gcheap_finalizer {
+	__u32 size;
+	__u32 __reserved;
+	__u64 flags;
+	__u64 obj;		/* in: an object's first byte */
+	__u64 fn, arg;		/* in */
+	__u64 ofn, oarg;	/* out */
+};
+
+#define GCHEAP_FINALIZER_SIZE_VER0	48
+
+/*
+ * GCHEAP_IOC_FINALIZERS: take up to `count` queued finalizers into `out`
+ * (struct gcheap_final[]), waiting for one if none is queued and WAIT is
+ * set. `count` is set to how many were written. The objects are no longer
+ * kept by the module: the caller must hold them (on its stack) until run.
+ */
+#define GCHEAP_FINALIZERS_WAIT	_BITULL(0)
+
+struct gcheap_final {
+	__u64 obj, fn, arg;
+};
+
+struct gcheap_finalizers {
+	__u32 size;
+	__u32 count;		/* in: room in `out`; out: entries written */
+	__u64 flags;
+	__u64 out;		/* in: user pointer to struct gcheap_final[] */
+};
+
+#define GCHEAP_FINALIZERS_SIZE_VER0	24
+
+/*
+ * GCHEAP_IOC_LINK: register (ADD) or drop (REMOVE) a disappearing link:
+ * the pointer-sized word at `link` is set to 0 when `obj` becomes
+ * unreachable (before finalizers keep it alive: libgc's short links).
+ * ADD replaces an existing registration of the link.
+ */
+#define GCHEAP_LINK_ADD		1
+#define GCHEAP_LINK_REMOVE	2
+
+struct gcheap_link {
+	__u32 size;
+	__u32 op;
+	__u64 link;		/* 8-byte aligned user address */
+	__u64 obj;		/* ADD: any byte of an allocated object */
+};
+
+#define GCHEAP_LINK_SIZE_VER0	24
+
+/* GCHEAP_IOC_SETGC: set the heap's GOGC; returns the previous value in it. */
+#define GCHEAP_GOGC_OFF		(-1)
+
+struct gcheap_setgc {
+	__u32 size;
+	__s32 gogc;		/* in: percent, or GCHEAP_GOGC_OFF; out: old value */
+};
+
+#define GCHEAP_SETGC_SIZE_VER0	8
 
 #define GCHEAP_IOC_MAGIC	0xC7
 #define GCHEAP_IOC_INFO		_IOWR(GCHEAP_IOC_MAGIC, 0x00, struct gcheap_info)
@@ -234,5 +428,13 @@ struct gcheap_stats {
 #define GCHEAP_IOC_FREE		_IOW(GCHEAP_IOC_MAGIC, 0x04, struct gcheap_free)
 #define GCHEAP_IOC_STATS	_IOWR(GCHEAP_IOC_MAGIC, 0x05, struct gcheap_stats)
 #define GCHEAP_IOC_OBJECT	_IOWR(GCHEAP_IOC_MAGIC, 0x06, struct gcheap_object)
+#define GCHEAP_IOC_THREAD	_IOW(GCHEAP_IOC_MAGIC, 0x07, struct gcheap_thread)
+#define GCHEAP_IOC_PARK		_IOW(GCHEAP_IOC_MAGIC, 0x08, struct gcheap_park)
+#define GCHEAP_IOC_GC		_IOW(GCHEAP_IOC_MAGIC, 0x09, struct gcheap_gc)
+#define GCHEAP_IOC_ROOT		_IOW(GCHEAP_IOC_MAGIC, 0x0a, struct gcheap_root)
+#define GCHEAP_IOC_FINALIZER	_IOWR(GCHEAP_IOC_MAGIC, 0x0b, struct gcheap_finalizer)
+#define GCHEAP_IOC_FINALIZERS	_IOWR(GCHEAP_IOC_MAGIC, 0x0c, struct gcheap_finalizers)
+#define GCHEAP_IOC_LINK		_IOW(GCHEAP_IOC_MAGIC, 0x0d, struct gcheap_link)
+#define GCHEAP_IOC_SETGC	_IOWR(GCHEAP_IOC_MAGIC, 0x0e, struct gcheap_setgc)
 
 #endif /* _UAPI_GCHEAP_H */

@@ -111,6 +111,7 @@ static int heap_open_locked(const struct gch_options *opts)
 	const char *dev = getenv("GCHEAP_DEVICE");
 	const char *max = getenv("GCHEAP_HEAP_MAX");
 	size_t len = opts && opts->heap_max ? opts->heap_max : GCH_DEFAULT_HEAP_MAX;
+	void *ctrl;
 	int fd, err;
 
 	if (max) {
@@ -143,14 +144,34 @@ static int heap_open_locked(const struct gch_options *opts)
 		errno = EPROTO;
 		goto fail;
 	}
-	if (map_heap(fd, len) < 0)
+	ctrl = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ, MAP_SHARED, fd,
+		    (off_t)GCHEAP_CTRL_OFFSET);
+	if (ctrl == MAP_FAILED)
 		goto fail;
+	if (map_heap(fd, len) < 0)
+		goto fail_ctrl;
 	build_class_tables();
 	info.heap_base = gch_heap.base;
 	info.heap_max = len;
 	gch_heap.info = info;
+	gch_heap.ctrl = ctrl;
+	gch_heap.stw_signal = (int)info.stw_signal;
+	if (gch_stw_install() < 0)
+		goto fail_heap;
 	__atomic_store_n(&gch_heap.fd, fd, __ATOMIC_RELEASE);
+	if (gch_collect_init() < 0)
+		goto fail_heap;
 	return 0;
+fail_heap:
+	err = errno;
+	munmap((void *)gch_heap.base, gch_heap.end - gch_heap.base);
+	gch_heap.fd = -1;
+	gch_heap.ctrl = NULL;
+	errno = err;
+fail_ctrl:
+	err = errno;
+	munmap(ctrl, (size_t)sysconf(_SC_PAGESIZE));
+	errno = err;
 fail:
 	err = errno;
 	close(fd);
@@ -227,6 +248,19 @@ int gch_stats(struct gch_stats *out)
 	out->large_objects = st.large_objects;
 	out->refills = st.refills;
 	out->frees = st.frees;
+	out->next_gc = st.next_gc;
+	out->last_marked = st.last_marked;
+	out->num_gc = st.num_gc;
+	out->num_forced_gc = st.num_forced_gc;
+	out->stw_timeouts = st.stw_timeouts;
+	out->pause_total_ns = st.pause_total_ns;
+	out->pause_max_ns = st.pause_max_ns;
+	out->last_pause_ns = st.num_gc ? st.pause_ns[(st.num_gc - 1) % GCHEAP_PAUSE_RING] : 0;
+	out->swept_bytes = st.swept_bytes;
+	out->freed_objects = st.freed_objects;
+	out->finalizers = st.finalizers;
+	out->gogc = st.gogc;
+	out->threads = st.threads;
 	out->syscalls = __atomic_load_n(&gch_heap.syscalls, __ATOMIC_RELAXED);
 	return 0;
 }

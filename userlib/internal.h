@@ -25,6 +25,8 @@ struct gch_heap {
 	uint8_t class8[GCH_CLASS8_LEN];
 	uint8_t class128[GCH_CLASS128_LEN];
 	uint64_t syscalls;		/* allocator ioctls, atomically counted */
+	const volatile struct gcheap_ctrl *ctrl;	/* the control page */
+	int stw_signal;			/* the signal that parks a thread */
 };
 
 extern struct gch_heap gch_heap;
@@ -40,6 +42,23 @@ static inline unsigned int gch_size_to_class(size_t size)
 	if (size <= GCH_SMALL_SIZE_MAX)
 		return gch_heap.class8[(size + 7) >> 3];
 	return gch_heap.class128[(size - GCH_SMALL_SIZE_MAX + 127) >> 7];
+}
+
+/* Stopping the world (stw.c). */
+int gch_stw_install(void);
+int gch_stw_attach(void);
+int gch_stw_detach(void);
+uintptr_t gch_stw_stack_hi(void);
+
+/* The collector (collect.c). */
+int gch_collect_init(void);
+int gch_gc_ioctl(uint64_t flags);
+
+/* A cycle is due: run it on this thread (pacer's gc_wanted). */
+static inline void gch_gc_poll(void)
+{
+	if (unlikely(gch_heap.ctrl && gch_heap.ctrl->gc_wanted))
+		gch_gc_ioctl(GCHEAP_GC_IF_NEEDED);
 }
 
 /* Per-thread cache (mcache.c). */

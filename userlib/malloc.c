@@ -17,8 +17,13 @@ static void *alloc_large(size_t size, bool noscan)
 		.bytes = size,
 	};
 
-	if (gch_ioctl(GCHEAP_IOC_ALLOC_LARGE, &req) < 0)
-		return NULL;
+	/* A full heap may only need a collection. */
+	if (gch_ioctl(GCHEAP_IOC_ALLOC_LARGE, &req) < 0) {
+		if (errno != ENOMEM || gch_gc_ioctl(GCHEAP_GC_SWEEP) < 0 ||
+		    gch_ioctl(GCHEAP_IOC_ALLOC_LARGE, &req) < 0)
+			return NULL;
+	}
+	gch_gc_poll();
 	return (void *)(uintptr_t)req.base;
 }
 

@@ -76,6 +76,7 @@ static void mcache_exit(void *arg)
 	mcache = NULL;
 	mcache_flush(arg);
 	free(arg);
+	gch_stw_detach();
 }
 
 /* A forked child has no heap (the mapping is not inherited): start afresh. */
@@ -86,6 +87,7 @@ static void mcache_atfork_child(void)
 	memset(&gch_heap, 0, sizeof(gch_heap));
 	gch_heap.fd = -1;
 	mcache = NULL;
+	gch_stw_detach();
 }
 
 static void mcache_once_init(void)
@@ -107,6 +109,14 @@ int gch_mcache_attach(void)
 	if (pthread_setspecific(mcache_key, mc)) {
 		free(mc);
 		errno = ENOMEM;
+		return -1;
+	}
+	if (gch_stw_attach() < 0) {
+		int err = errno;
+
+		pthread_setspecific(mcache_key, NULL);
+		free(mc);
+		errno = err;
 		return -1;
 	}
 	mcache = mc;
@@ -177,9 +187,15 @@ static int mcache_refill(struct gch_cclass *cc, unsigned int spanclass)
 		req.ngrant = want - 1;
 		req.grants = (uintptr_t)grants;
 	}
-	/* On failure the module changed nothing: every span is still ours. */
-	if (gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0)
-		return -1;
+	/*
+	 * On failure the module changed nothing: every span is still ours.
+	 * A full heap may only need a collection.
+	 */
+	if (gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0) {
+		if (errno != ENOMEM || gch_gc_ioctl(GCHEAP_GC_SWEEP) < 0 ||
+		    gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0)
+			return -1;
+	}
 	cspan_load(&cc->cur, req.base, req.elemsize, req.nelems, req.free);
 	if (sp) {
 		sp->npending = 0;
@@ -188,6 +204,7 @@ static int mcache_refill(struct gch_cclass *cc, unsigned int spanclass)
 				   grants[i].nelems, grants[i].free);
 		sp->nqueued = req.ngrant;
 	}
+	gch_gc_poll();
 	return 0;
 }
 
@@ -374,5 +391,7 @@ int gch_thread_detach(void)
 	pthread_setspecific(mcache_key, NULL);
 	mcache = NULL;
 	free(mc);
+	if (gch_stw_detach() < 0)
+		ret = -1;
 	return ret;
 }

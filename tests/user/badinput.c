@@ -147,8 +147,25 @@ static int map_errno(size_t len, int prot, int flags, off_t off, uintptr_t skew)
 	return map_at_aligned(len, prot, flags, off, skew) == MAP_FAILED ? -errno : 0;
 }
 
+/* Attach the calling thread; raw ioctl users must, before they allocate. */
+static int attach(unsigned int op, uint64_t stack_hi)
+{
+	struct gcheap_thread req = { .size = sizeof(req), .op = op, .stack_hi = stack_hi };
+
+	return xioctl(GCHEAP_IOC_THREAD, &req);
+}
+
 static void test_before_mmap(void)
 {
+	int local;
+
+	BAD(refill(4, 0, NULL, NULL), -EPERM, "refill by a thread not attached: EPERM");
+	BAD(large(1 << 20, 0, NULL), -EPERM, "large allocation by a thread not attached: EPERM");
+	BAD(attach(GCHEAP_THREAD_ATTACH, 0), -EINVAL, "attach with no stack: EINVAL");
+	BAD(attach(3, (uintptr_t)&local), -EINVAL, "unknown thread op: EINVAL");
+	BAD(attach(GCHEAP_THREAD_DETACH, 0), -ENOENT, "detach of a thread not attached: ENOENT");
+	ok(attach(GCHEAP_THREAD_ATTACH, (uintptr_t)&local + 4096) == 0, "attach");
+	ok(attach(GCHEAP_THREAD_ATTACH, (uintptr_t)&local + 4096) == 0, "attach again: idempotent");
 	BAD(refill(4, 0, NULL, NULL), -ENXIO, "refill before mmap: ENXIO");
 	BAD(large(1 << 20, 0, NULL), -ENXIO, "large allocation before mmap: ENXIO");
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <pthread.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,8 +74,12 @@ int gch_free(void *ptr);
 size_t gch_size(const void *ptr, void **base);
 
 /*
- * Register the calling thread with the heap before it allocates (the thread
- * that opens the heap is attached implicitly). Idempotent.
+ * Register the calling thread with the heap before it allocates or keeps
+ * heap pointers (the thread that opens the heap is attached implicitly).
+ * An attached thread's stack and registers are roots; it is stopped by a
+ * real-time signal (the module's stw_signal) during a collection, which
+ * may make an interrupted poll(), select() or sleep return EINTR, as
+ * libgc's stop signal does. Idempotent.
  */
 int gch_thread_attach(void);
 
@@ -113,9 +118,81 @@ struct gch_stats {
 	uint64_t refills;	/* spans handed to caches, ever */
 	uint64_t frees;		/* objects released by gch_free, ever */
 	uint64_t syscalls;	/* system calls the allocator made, ever */
+	/* The collector (Go's MemStats names). */
+	uint64_t next_gc;	/* heap_alloc at which the next cycle starts */
+	uint64_t last_marked;	/* bytes found live by the last cycle */
+	uint64_t num_gc;	/* cycles completed */
+	uint64_t num_forced_gc;	/* of which by gch_collect() */
+	uint64_t stw_timeouts;	/* cycles abandoned: a thread never stopped */
+	uint64_t pause_total_ns;	/* world stopped, all cycles */
+	uint64_t pause_max_ns;	/* longest single stop */
+	uint64_t last_pause_ns;	/* the last cycle's stop */
+	uint64_t swept_bytes;	/* bytes the collector freed, ever */
+	uint64_t freed_objects;	/* objects the collector freed, ever */
+	uint64_t finalizers;	/* objects with a finalizer */
+	int gogc;		/* GOGC percent, negative when collection is off */
+	unsigned int threads;	/* attached threads */
 };
 
 int gch_stats(struct gch_stats *st);
+
+/*
+ * Run a full collection now and sweep the whole heap before returning.
+ * Fails with ETIMEDOUT if an attached thread did not stop within the
+ * module's stw_timeout_ms (then nothing was freed).
+ */
+int gch_collect(void);
+
+/*
+ * Set GOGC: the next cycle starts when the heap has grown by @percent
+ * since the last one found it live (Go's rule, 4 MiB at least). A negative
+ * value turns automatic collection off (gch_collect still works). Returns
+ * the previous value. The environment's GOGC ("off" or a number) sets the
+ * heap's initial value.
+ */
+int gch_set_gogc(int percent);
+
+/*
+ * Scan [lo, hi) for pointers at every collection (a global table, a
+ * malloc'd array holding heap pointers). Bounds are rounded to 8 bytes.
+ * gch_root_remove() takes the same bounds.
+ */
+int gch_root_add(const void *lo, const void *hi);
+int gch_root_remove(const void *lo, const void *hi);
+
+/*
+ * Finalizers. Once @obj (an object's first byte) is found unreachable,
+ * fn(obj, arg) runs once on the library's finalizer thread; the object and
+ * what it reaches are kept until then. Objects reachable from a finalizable
+ * object are finalized after it. @fn NULL removes the finalizer. The old
+ * finalizer is returned through @ofn/@oarg if they are not NULL.
+ */
+typedef void (*gch_finalizer_fn)(void *obj, void *arg);
+
+#define GCH_FINALIZER_NO_ORDER		1u	/* finalize regardless of who points to it */
+#define GCH_FINALIZER_IGNORE_SELF	2u	/* pointers to itself do not delay it */
+
+int gch_set_finalizer(void *obj, gch_finalizer_fn fn, void *arg);
+int gch_set_finalizer_ex(void *obj, gch_finalizer_fn fn, void *arg, unsigned int flags,
+			 gch_finalizer_fn *ofn, void **oarg);
+
+/*
+ * Run queued finalizers on the calling thread instead of waiting for the
+ * finalizer thread; returns how many ran.
+ */
+int gch_run_finalizers(void);
+
+/*
+ * Disappearing link: *@link is set to NULL when the object holding @obj
+ * becomes unreachable (before any finalizer would keep it). @link must be
+ * 8-byte aligned and is not itself a root.
+ */
+int gch_register_link(void **link, const void *obj);
+int gch_unregister_link(void **link);
+
+/* pthread_create() for threads that use the heap: the thread is attached. */
+int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+		       void *(*start)(void *), void *arg);
 
 /* Size of objects in small size class @cls (1..num_size_classes-1), 0 if none. */
 size_t gch_class_size(unsigned int cls);

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A collection cycle (Go's mgc), stop-the-world: the thread that asks for
+ * it (GCHEAP_IOC_GC) runs it, in its own process context, helped by mark
+ * workers in kernel threads.
+ *
+ *  1. sweep termination: finish the last cycle's sweeping, world running;
+ *  2. stop the world (stw.c); take back the caches of dead threads and
+ *     sweep what was left (spans caches gave back meanwhile);
+ *  3. roots: every parked thread scans its own stack, the collector scans
+ *     its own, the root ranges and the queued finalizers' objects;
+ *  4. mark (mark.c), then links and finalizers (finalizer.c), mark again;
+ *  5. mark termination: sweepgen += 2, which makes every span unswept;
+ *     the pacer sets the next goal from the bytes marked; start the world;
+ *  6. sweep in the background (sweep.c), or here for gch_collect.
+ *
+ * Locking: gc_mutex for the whole cycle (one at a time), special_lock from
+ * the stop to the restart, heap->lock in short sections.
+ */
+#include <linux/slab.h>
+#include <linux/ktime.h>
+#include <linux/sched/signal.h>
+#include <linux/export.h>
+#include <kunit/visibility.h>
+#include "gc.h"
+#include "stw.h"
+#include "mark.h"
+#include "sweep.h"
+#include "pacer.h"
+#include "roots.h"
+#include "finalizer.h"
+
+int gcheap_gc_init(struct gcheap *heap)
+{
+	mutex_init(&heap->gc_mutex);
+	mutex_init(&heap->special_lock);
+	INIT_LIST_HEAD(&heap->roots);
+	INIT_LIST_HEAD(&heap->large[0]);
+	INIT_LIST_HEAD(&heap->large[1]);
+	INIT_WORK(&heap->sweep_work, gcheap_sweep_work_fn);
+	gcheap_final_init(heap);
+	heap->gogc = gcheap_default_gogc();
+	heap->next_gc = gcheap_pacer_goal(0, heap->gogc);
+	return gcheap_stw_init(heap);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_init);
+
+void gcheap_gc_destroy(struct gcheap *heap)
+{
+	cancel_work_sync(&heap->sweep_work);
+	gcheap_final_destroy(heap);
+	gcheap_roots_destroy(heap);
+	gcheap_stw_destroy(heap);
+	mutex_destroy(&heap->special_lock);
+	mutex_destroy(&heap->gc_mutex);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_destroy);
+
+/* Roots of the collecting thread and of the heap itself. */
+static void mark_roots(struct gcheap *heap, const struct gcheap_stack *st)
+{
+	struct gcheap_gcwork w;
+
+	gcheap_gcwork_init(&w, heap->mark);
+	if (st->hi) {
+		gcheap_scan_words(&w, st->regs, GCHEAP_NREGS, 0, 0);
+		gcheap_scan_user(&w, st->lo, st->hi);
+	}
+	gcheap_roots_scan(heap, &w);
+	gcheap_final_mark_queued(heap, &w);
+	gcheap_gcwork_dispose(&w);
+}
+
+static void mark_finalizers(struct gcheap *heap, bool queue)
+{
+	struct gcheap_gcwork w;
+
+	gcheap_gcwork_init(&w, heap->mark);
+	if (queue)
+		gcheap_final_queue_dead(heap, &w);
+	else
+		gcheap_final_scan_ordered(heap, &w);
+	gcheap_gcwork_dispose(&w);
+	gcheap_mark_drain(heap->mark);
+}
+
+static void record_pause(struct gcheap *heap, u64 ns)
+{
+	heap->pause_ns[heap->num_gc % GCHEAP_PAUSE_RING] = ns;
+	heap->pause_total_ns += ns;
+	heap->pause_max_ns = max(heap->pause_max_ns, ns);
+	heap->num_gc++;
+	heap->last_gc_ns = ktime_get_ns();
+}
+
+/* One cycle, gc_mutex held. */
+static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
+{
+	struct gcheap_mark *mark;
+	u64 t0, marked;
+	int ret;
+
+	mark = gcheap_mark_create(heap, gcheap_mark_workers());
+	if (!mark)
+		return -ENOMEM;
+	WRITE_ONCE(heap->ctrl->gc_started, heap->ctrl->gc_started + 1);
+	gcheap_sweep_all(heap);
+
+	ret = mutex_lock_killable(&heap->special_lock);
+	if (ret)
+		goto out;
+	t0 = ktime_get_ns();
+	ret = gcheap_stop_the_world(heap);
+	if (ret) {
+		mutex_lock(&heap->lock);
+		heap->stw_timeouts += ret == -ETIMEDOUT;
+		mutex_unlock(&heap->lock);
+		mutex_unlock(&heap->special_lock);
+		goto out;
+	}
+	mutex_lock(&heap->lock);
+	gcheap_stw_reap(heap);
+	mutex_unlock(&heap->lock);
+	gcheap_sweep_all(heap);
+
+	heap->mark = mark;
+	gcheap_stw_scan_stacks(heap);
+	mark_roots(heap, &req->stack);
+	gcheap_mark_drain(mark);
+	gcheap_links_clear(heap);
+	mark_finalizers(heap, false);
+	mark_finalizers(heap, true);
+	heap->mark = NULL;
+
+	mutex_lock(&heap->lock);
+	marked = atomic64_read(&mark->marked_bytes) + heap->cached_free_bytes;
+	heap->sweepgen += 2;
+	gcheap_pacer_cycle_end(heap, marked);
+	if (req->flags & GCHEAP_GC_FORCE)
+		heap->num_forced_gc++;
+	record_pause(heap, ktime_get_ns() - t0);
+	WRITE_ONCE(heap->ctrl->gc_done, heap->ctrl->gc_done + 1);
+	gcheap_sweep_start_background(heap);
+	mutex_unlock(&heap->lock);
+	gcheap_start_the_world(heap);
+	mutex_unlock(&heap->special_lock);
+out:
+	gcheap_mark_destroy(mark);
+	return ret;
+}
+
+static bool gc_needed(struct gcheap *heap)
+{
+	bool ret;
+
+	mutex_lock(&heap->lock);
+	ret = heap->live_bytes >= heap->next_gc;
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/* GCHEAP_IOC_GC. */
+int gcheap_gc(struct gcheap *heap, const struct gcheap_gc *req)
+{
+	const struct gcheap_stack *st = &req->stack;
+	int ret = 0;
+
+	if (req->__reserved || req->flags & ~(GCHEAP_GC_IF_NEEDED | GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE))
+		return -EINVAL;
+	if (st->lo > st->hi || st->hi - st->lo > (1UL << 30) || st->hi > TASK_SIZE)
+		return -EINVAL;
+	if (!heap->npages)
+		return -ENXIO;
+	/* Interruptible: the stop signal must reach a thread waiting here. */
+	if (mutex_lock_interruptible(&heap->gc_mutex))
+		return -ERESTARTSYS;
+	/* A cycle begun after the caller looked has done the job. */
+	if (READ_ONCE(heap->ctrl->gc_started) <= req->since &&
+	    (!(req->flags & GCHEAP_GC_IF_NEEDED) || gc_needed(heap)))
+		ret = gc_cycle(heap, req);
+	mutex_unlock(&heap->gc_mutex);
+	if (!ret && req->flags & GCHEAP_GC_SWEEP)
+		gcheap_sweep_all(heap);
+	return ret;
+}

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Marking (Go's mgcmark + mgcwork): conservative, parallel, while the world
+ * is stopped.
+ *
+ * An object is grey once its mark bit is set and it sits in a work buffer,
+ * black once scanned. A word is a pointer if it falls inside an allocated
+ * object of this heap, interior pointers included; for a span a cache holds,
+ * a slot the cache was given counts as allocated, since the module cannot
+ * know which of those the thread has used (allocate-black). Noscan objects
+ * are marked, never scanned. A large object is queued in pieces of
+ * GCHEAP_SCAN_PIECE bytes so one huge object spreads over all workers.
+ *
+ * Work distribution is Go's: each worker fills and drains a private buffer;
+ * full buffers go to a shared list, and a worker with spare work hands half
+ * of it over while another worker waits (Go's gcWork.balance). Waiting
+ * workers take from the list; a private buffer is never touched by another
+ * worker, so pushes and pops need no lock or atomic.
+ *
+ * Termination: nbusy counts workers not waiting, and changes only under
+ * mark->lock together with the shared list. Work is created only by a busy
+ * worker, so nbusy == 0 with an empty list means no grey object is left.
+ *
+ * Invariants: marking runs only while every attached thread is parked and
+ * the collector holds gc_mutex, so spans are neither created, destroyed nor
+ * changed but for their mark bits, which are set with atomic bit
+ * operations. Heap memory is read through the kernel's mapping only.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/sched.h>
+#include <linux/cpumask.h>
+#include <linux/moduleparam.h>
+#include <linux/export.h>
+#include <kunit/visibility.h>
+#include "mark.h"
+#include "span.h"
+#include "arena.h"
+
+#define GCHEAP_WBUF_ENTRIES	510
+#define GCHEAP_SCAN_PIECE	(64UL << 10)
+
+/* A work buffer entry: heap offset (low 40 bits) and, for a piece, words. */
+#define ENTRY_OFF_BITS		40
+#define ENTRY_OFF_MASK		((1ULL << ENTRY_OFF_BITS) - 1)
+
+struct gcheap_wbuf {
+	struct list_head list;
+	unsigned int n;
+	u64 e[GCHEAP_WBUF_ENTRIES];
+};
+
+static unsigned int gc_workers;
+module_param(gc_workers, uint, 0644);
+MODULE_PARM_DESC(gc_workers, "Mark workers per cycle, the collector included (0: online CPUs)");
+
+unsigned int gcheap_mark_workers(void)
+{
+	unsigned int n = READ_ONCE(gc_workers);
+
+	return clamp_t(unsigned int, n ? n : num_online_cpus(), 1, 64);
+}
+
+static void mark_worker_fn(struct work_struct *work);
+
+struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworkers)
+{
+	struct gcheap_mark *mark;
+	unsigned int i;
+
+	mark = kzalloc(struct_size(mark, workers, nworkers), GFP_KERNEL);
+	if (!mark)
+		return NULL;
+	mark->heap = heap;
+	spin_lock_init(&mark->lock);
+	INIT_LIST_HEAD(&mark->full);
+	INIT_LIST_HEAD(&mark->empty);
+	init_waitqueue_head(&mark->wq);
+	mark->nworkers = nworkers;
+	for (i = 0; i < nworkers; i++) {
+		INIT_WORK(&mark->workers[i].work, mark_worker_fn);
+		mark->workers[i].mark = mark;
+	}
+	return mark;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_create);
+
+void gcheap_mark_destroy(struct gcheap_mark *mark)
+{
+	struct gcheap_wbuf *b, *tmp;
+
+	list_for_each_entry_safe(b, tmp, &mark->empty, list)
+		kfree(b);
+	/* Empty unless a cycle was abandoned with work queued. */
+	list_for_each_entry_safe(b, tmp, &mark->full, list)
+		kfree(b);
+	kfree(mark);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_destroy);
+
+/*
+ * An empty buffer. Marking cannot drop work, so this may not fail; the
+ * buffers are small and their number is bounded by the grey objects.
+ */
+static struct gcheap_wbuf *wbuf_get(struct gcheap_mark *mark)
+{
+	struct gcheap_wbuf *b;
+
+	spin_lock(&mark->lock);
+	b = list_first_entry_or_null(&mark->empty, struct gcheap_wbuf, list);
+	if (b)
+		list_del(&b->list);
+	spin_unlock(&mark->lock);
+	if (!b)
+		b = kmalloc(sizeof(*b), GFP_KERNEL | __GFP_NOFAIL);
+	b->n = 0;
+	return b;
+}
+
+static void wbuf_publish(struct gcheap_mark *mark, struct gcheap_wbuf *b)
+{
+	spin_lock(&mark->lock);
+	if (b->n) {
+		list_add_tail(&b->list, &mark->full);
+		mark->nfull++;
+	} else {
+		list_add(&b->list, &mark->empty);
+	}
+	spin_unlock(&mark->lock);
+	if (b->n && wq_has_sleeper(&mark->wq))
+		wake_up(&mark->wq);
+}
+
+void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark)
+{
+	w->mark = mark;
+	w->buf = wbuf_get(mark);
+	w->marked_bytes = 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_init);
+
+/* Hand what is left to the shared list and account what was marked. */
+void gcheap_gcwork_dispose(struct gcheap_gcwork *w)
+{
+	if (w->buf)
+		wbuf_publish(w->mark, w->buf);
+	w->buf = NULL;
+	atomic64_add(w->marked_bytes, &w->mark->marked_bytes);
+	w->marked_bytes = 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_dispose);
+
+static void push(struct gcheap_gcwork *w, u64 e)
+{
+	if (unlikely(w->buf->n == GCHEAP_WBUF_ENTRIES)) {
+		wbuf_publish(w->mark, w->buf);
+		w->buf = wbuf_get(w->mark);
+	}
+	w->buf->e[w->buf->n++] = e;
+}
+
+/* The span holding heap offset @off; the world is stopped. */
+static struct gcheap_span *span_of_off(struct gcheap *heap, unsigned long off)
+{
+	unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
+	struct gcheap_chunk *chunk = heap->chunks[pg / GCHEAP_CHUNK_PAGES];
+
+	return chunk ? chunk->spans[pg % GCHEAP_CHUNK_PAGES] : NULL;
+}
+
+/* Queue a large object's scan in pieces. */
+static void push_large(struct gcheap_gcwork *w, unsigned long off, unsigned long len)
+{
+	while (len) {
+		unsigned long n = min(len, GCHEAP_SCAN_PIECE);
+
+		push(w, off | (u64)(n / sizeof(u64)) << ENTRY_OFF_BITS);
+		off += n;
+		len -= n;
+	}
+}
+
+/*
+ * Mark the object holding heap offset @off if it is allocated, and queue
+ * it for scanning unless it is noscan. Returns the span, NULL if @off is
+ * in no object.
+ */
+static struct gcheap_span *grey_off(struct gcheap_gcwork *w, unsigned long off)
+{
+	struct gcheap *heap = w->mark->heap;
+	struct gcheap_span *span = span_of_off(heap, off);
+	unsigned long soff, idx;
+	unsigned long *markbits;
+	bool cached_slot;
+
+	if (!span || span->state == GCHEAP_SPAN_INIT)
+		return NULL;
+	soff = span->start << GCHEAP_PAGE_SHIFT;
+	markbits = gcheap_span_mark_bits(span);
+	if (gcheap_span_is_large(span)) {
+		if (test_bit(0, markbits) || test_and_set_bit(0, markbits))
+			return span;
+		w->marked_bytes += span->npages << GCHEAP_PAGE_SHIFT;
+		if (!(span->spanclass & 1))
+			push_large(w, soff, span->npages << GCHEAP_PAGE_SHIFT);
+		return span;
+	}
+	idx = gcheap_obj_index(gcheap_span_class(span), off - soff);
+	if (idx >= span->nelems)
+		return NULL;
+	cached_slot = span->state == GCHEAP_SPAN_CACHED &&
+		      test_bit(idx, gcheap_span_cache_free(span));
+	if (!cached_slot && !test_bit(idx, gcheap_span_alloc_bits(span)))
+		return NULL;
+	if (test_bit(idx, markbits) || test_and_set_bit(idx, markbits))
+		return span;
+	/* Slots a cache holds are already counted whole in live_bytes. */
+	if (!cached_slot)
+		w->marked_bytes += span->elemsize;
+	if (!(span->spanclass & 1))
+		push(w, soff + idx * span->elemsize);
+	return span;
+}
+
+void gcheap_grey(struct gcheap_gcwork *w, unsigned long addr)
+{
+	struct gcheap *heap = w->mark->heap;
+	unsigned long off = addr - heap->base;
+
+	if (off < (heap->npages << GCHEAP_PAGE_SHIFT))
+		grey_off(w, off);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_grey);
+
+/*
+ * Grey every word of @words that points into the heap, but for those in
+ * [skip_lo, skip_hi) (an object's pointers to itself).
+ */
+void gcheap_scan_words(struct gcheap_gcwork *w, const u64 *words, size_t n,
+		       unsigned long skip_lo, unsigned long skip_hi)
+{
+	struct gcheap *heap = w->mark->heap;
+	unsigned long limit = heap->npages << GCHEAP_PAGE_SHIFT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned long v = READ_ONCE(words[i]);
+
+		if (v - heap->base < limit && (v < skip_lo || v >= skip_hi))
+			grey_off(w, v - heap->base);
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_scan_words);
+
+/* Scan @len bytes of heap memory at heap offset @off, a page at a time. */
+static void scan_heap(struct gcheap_gcwork *w, unsigned long off, unsigned long len,
+		      unsigned long skip_lo, unsigned long skip_hi)
+{
+	struct gcheap *heap = w->mark->heap;
+
+	while (len) {
+		unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
+		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
+		unsigned long n = min(len, GCHEAP_PAGE_SIZE - in);
+		struct page *page = heap->chunks[pg / GCHEAP_CHUNK_PAGES]->pages[pg % GCHEAP_CHUNK_PAGES];
+
+		gcheap_scan_words(w, page_address(page) + in, n / sizeof(u64), skip_lo, skip_hi);
+		off += n;
+		len -= n;
+	}
+}
+
+/*
+ * Scan the contents of the object starting at user address @base without
+ * marking it (finalizer ordering), optionally ignoring its pointers to
+ * itself.
+ */
+void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore_self)
+{
+	struct gcheap *heap = w->mark->heap;
+	unsigned long off = base - heap->base, len;
+	struct gcheap_span *span;
+
+	if (off >= heap->npages << GCHEAP_PAGE_SHIFT)
+		return;
+	span = span_of_off(heap, off);
+	if (!span || span->state == GCHEAP_SPAN_INIT || span->spanclass & 1)
+		return;
+	len = gcheap_span_is_large(span) ? span->npages << GCHEAP_PAGE_SHIFT : span->elemsize;
+	if (ignore_self)
+		scan_heap(w, off, len, base, base + len);
+	else
+		scan_heap(w, off, len, 0, 0);
+}
+
+/*
+ * Scan [lo, hi) of the current process's memory (a stack, a root range),
+ * 8-byte aligned words. Memory that cannot be read holds no pointers the
+ * process could use: it is skipped, a page at a time, and -EFAULT says so.
+ */
+int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi)
+{
+	u64 buf[64];
+	int ret = 0;
+
+	lo = ALIGN(lo, sizeof(u64));
+	hi = ALIGN_DOWN(hi, sizeof(u64));
+	while (lo < hi) {
+		size_t n = min_t(size_t, hi - lo, sizeof(buf));
+		size_t left = copy_from_user(buf, (const void __user *)lo, n);
+
+		gcheap_scan_words(w, buf, (n - left) / sizeof(u64), 0, 0);
+		if (left) {
+			ret = -EFAULT;
+			n = PAGE_ALIGN(lo + n - left + 1) - lo;
+		}
+		lo += n;
+		cond_resched();
+	}
+	return ret;
+}
+
+static void scan_entry(struct gcheap_gcwork *w, u64 e)
+{
+	unsigned long off = e & ENTRY_OFF_MASK;
+	unsigned long words = e >> ENTRY_OFF_BITS;
+	struct gcheap_span *span;
+
+	if (words) {
+		scan_heap(w, off, words * sizeof(u64), 0, 0);
+		return;
+	}
+	span = span_of_off(w->mark->heap, off);
+	scan_heap(w, off, span->elemsize, 0, 0);
+}
+
+/*
+ * Next grey object for @w: from its own buffer, else from the shared list.
+ * false once all workers are out of work.
+ */
+static bool get_work(struct gcheap_gcwork *w, u64 *e)
+{
+	struct gcheap_mark *mark = w->mark;
+	struct gcheap_wbuf *b;
+
+	if (likely(w->buf->n)) {
+		*e = w->buf->e[--w->buf->n];
+		return true;
+	}
+	spin_lock(&mark->lock);
+	for (;;) {
+		b = list_first_entry_or_null(&mark->full, struct gcheap_wbuf, list);
+		if (b) {
+			list_del(&b->list);
+			mark->nfull--;
+			list_add(&w->buf->list, &mark->empty);
+			spin_unlock(&mark->lock);
+			w->buf = b;
+			*e = b->e[--b->n];
+			return true;
+		}
+		if (mark->done)
+			break;
+		if (--mark->nbusy == 0) {
+			mark->done = true;
+			spin_unlock(&mark->lock);
+			wake_up_all(&mark->wq);
+			return false;
+		}
+		spin_unlock(&mark->lock);
+		wait_event(mark->wq, READ_ONCE(mark->nfull) || READ_ONCE(mark->done));
+		spin_lock(&mark->lock);
+		mark->nbusy++;
+	}
+	spin_unlock(&mark->lock);
+	return false;
+}
+
+/* Go's gcWork.balance: give half of a long buffer to a waiting worker. */
+static void balance(struct gcheap_gcwork *w)
+{
+	struct gcheap_mark *mark = w->mark;
+	struct gcheap_wbuf *b;
+	unsigned int half;
+
+	if (w->buf->n < 8 || READ_ONCE(mark->nfull) ||
+	    READ_ONCE(mark->nbusy) == mark->nworkers)
+		return;
+	b = wbuf_get(mark);
+	half = w->buf->n / 2;
+	memcpy(b->e, w->buf->e + w->buf->n - half, half * sizeof(u64));
+	b->n = half;
+	w->buf->n -= half;
+	wbuf_publish(mark, b);
+}
+
+static void mark_work(struct gcheap_mark *mark)
+{
+	struct gcheap_gcwork w;
+	unsigned int n = 0;
+	u64 e;
+
+	gcheap_gcwork_init(&w, mark);
+	while (get_work(&w, &e)) {
+		scan_entry(&w, e);
+		if (!(++n % 64)) {
+			balance(&w);
+			cond_resched();
+		}
+	}
+	gcheap_gcwork_dispose(&w);
+}
+
+static void mark_worker_fn(struct work_struct *work)
+{
+	mark_work(container_of(work, struct gcheap_mark_worker, work)->mark);
+}
+
+/*
+ * Blacken everything reachable from the grey objects queued so far, with
+ * mark->nworkers workers: the caller and kernel threads of gcheap_wq.
+ * Called again after more roots are greyed (finalizer ordering).
+ */
+void gcheap_mark_drain(struct gcheap_mark *mark)
+{
+	unsigned int i;
+
+	spin_lock(&mark->lock);
+	mark->nbusy = mark->nworkers;
+	mark->done = false;
+	spin_unlock(&mark->lock);
+	for (i = 1; i < mark->nworkers; i++)
+		queue_work(gcheap_wq, &mark->workers[i].work);
+	mark_work(mark);
+	for (i = 1; i < mark->nworkers; i++)
+		flush_work(&mark->workers[i].work);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain);
+
+/*
+ * Whether the object holding @addr is marked (a large one, or a small
+ * allocated one), and its first byte in *@base. The world is stopped.
+ */
+bool gcheap_marked(struct gcheap *heap, unsigned long addr, unsigned long *base)
+{
+	unsigned long off = addr - heap->base, soff, idx;
+	struct gcheap_span *span;
+
+	if (off >= heap->npages << GCHEAP_PAGE_SHIFT)
+		return false;
+	span = span_of_off(heap, off);
+	if (!span || span->state == GCHEAP_SPAN_INIT)
+		return false;
+	soff = span->start << GCHEAP_PAGE_SHIFT;
+	if (gcheap_span_is_large(span)) {
+		*base = heap->base + soff;
+		return test_bit(0, gcheap_span_mark_bits(span));
+	}
+	idx = gcheap_obj_index(gcheap_span_class(span), off - soff);
+	if (idx >= span->nelems)
+		return false;
+	*base = heap->base + soff + idx * span->elemsize;
+	return test_bit(idx, gcheap_span_mark_bits(span));
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_marked);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_MARK_H
+#define _GCHEAP_MARK_H
+
+#include <linux/types.h>
+#include <linux/atomic.h>
+#include <linux/workqueue.h>
+#include "heap.h"
+
+struct gcheap_wbuf;
+
+/* A marker's private state (Go's gcWork): its current work buffer. */
+struct gcheap_gcwork {
+	struct gcheap_mark *mark;
+	struct gcheap_wbuf *buf;
+	u64 marked_bytes;	/* bytes of objects it marked, cached slots aside */
+};
+
+struct gcheap_mark_worker {
+	struct work_struct work;
+	struct gcheap_mark *mark;
+};
+
+/* One cycle's marking: the shared pool of full buffers and the workers. */
+struct gcheap_mark {
+	struct gcheap *heap;
+	spinlock_t lock;		/* full, empty, nfull, nbusy, done */
+	struct list_head full;		/* buffers of grey objects */
+	struct list_head empty;		/* spare buffers */
+	unsigned int nfull;
+	unsigned int nbusy;		/* workers not waiting for work */
+	unsigned int nworkers;
+	bool done;
+	wait_queue_head_t wq;
+	atomic64_t marked_bytes;
+	struct gcheap_mark_worker workers[];
+};
+
+struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworkers);
+void gcheap_mark_destroy(struct gcheap_mark *mark);
+void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark);
+void gcheap_gcwork_dispose(struct gcheap_gcwork *w);
+void gcheap_grey(struct gcheap_gcwork *w, unsigned long addr);
+void gcheap_scan_words(struct gcheap_gcwork *w, const u64 *words, size_t n,
+		       unsigned long skip_lo, unsigned long skip_hi);
+int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi);
+void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore_self);
+void gcheap_mark_drain(struct gcheap_mark *mark);
+bool gcheap_marked(struct gcheap *heap, unsigned long addr, unsigned long *base);
+unsigned int gcheap_mark_workers(void);
+
+/* The module's workqueue: mark workers and background sweepers. */
+extern struct workqueue_struct *gcheap_wq;
+
+#endif /* _GCHEAP_MARK_H */

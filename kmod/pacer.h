@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_PACER_H
+#define _GCHEAP_PACER_H
+
+#include <linux/types.h>
+#include "heap.h"
+
+#define GCHEAP_HEAP_MINIMUM	(4ULL << 20)	/* Go's defaultHeapMinimum */
+
+u64 gcheap_pacer_goal(u64 marked, int gogc);
+int gcheap_default_gogc(void);
+void gcheap_pacer_note_alloc(struct gcheap *heap, s64 bytes);
+void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked);
+int gcheap_pacer_set_gogc(struct gcheap *heap, int gogc);
+
+#endif /* _GCHEAP_PACER_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_STW_H
+#define _GCHEAP_STW_H
+
+#include <linux/sched.h>
+#include "heap.h"
+
+/* An attached thread (Go's M): what the collector must stop and scan. */
+struct gcheap_m {
+	struct list_head node;		/* heap->threads */
+	struct task_struct *task;	/* get_task_struct()ed */
+	pid_t tid;
+	unsigned long stack_hi;		/* top of its stack, given at attach */
+	struct list_head cached;	/* spans its cache holds */
+	bool parked;			/* in GCHEAP_IOC_PARK for this stop */
+	bool scanned;			/* its stack is scanned for this stop */
+};
+
+int gcheap_stw_init(struct gcheap *heap);
+void gcheap_stw_destroy(struct gcheap *heap);
+int gcheap_ctrl_mmap(struct gcheap *heap, struct vm_area_struct *vma);
+struct gcheap_m *gcheap_m_current(struct gcheap *heap);
+int gcheap_thread_op(struct gcheap *heap, const struct gcheap_thread *req);
+int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req);
+int gcheap_stop_the_world(struct gcheap *heap);
+void gcheap_stw_scan_stacks(struct gcheap *heap);
+void gcheap_start_the_world(struct gcheap *heap);
+void gcheap_stw_reap(struct gcheap *heap);
+unsigned int gcheap_stw_signal(void);
+
+#endif /* _GCHEAP_STW_H */

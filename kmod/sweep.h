@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_SWEEP_H
+#define _GCHEAP_SWEEP_H
+
+#include "span.h"
+
+bool gcheap_sweep_span(struct gcheap *heap, struct gcheap_span *span);
+bool gcheap_sweep_one(struct gcheap *heap, int spanclass);
+void gcheap_sweep_all(struct gcheap *heap);
+void gcheap_sweep_start_background(struct gcheap *heap);
+void gcheap_sweep_work_fn(struct work_struct *work);
+
+#endif /* _GCHEAP_SWEEP_H */

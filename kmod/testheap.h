@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _GCHEAP_TESTHEAP_H
+#define _GCHEAP_TESTHEAP_H
+
+#include <kunit/test.h>
+#include "heap.h"
+
+/* KUnit heaps: an arena at a made-up address, with no user mapping. */
+#define TEST_BASE	0x100000000UL
+#define TEST_PAGES	(2 * GCHEAP_CHUNK_PAGES)
+
+int gcheap_test_heap_init(struct kunit *test);
+void gcheap_test_heap_exit(struct kunit *test);
+
+#endif /* _GCHEAP_TESTHEAP_H */

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The library's side of stopping the world: attaching threads to the heap,
+ * and the stop signal's handler.
+ *
+ * The module stops the world by setting ctrl->stw_seq odd and sending the
+ * heap's stw_signal to every attached thread. The handler runs on the
+ * thread's own stack and parks it with GCHEAP_IOC_PARK, passing the range
+ * from its own frame to the stack's top: that covers the registers the
+ * kernel saved in the signal frame and everything the interrupted code
+ * keeps on its stack. It also copies the saved registers into the request.
+ * The module scans the range from inside the call and returns when the
+ * world restarts. The handler touches nothing but its own frame and
+ * initial-exec TLS, and saves errno: it is async-signal-safe, so the
+ * thread may be stopped anywhere, even halfway through an allocation.
+ *
+ * SA_RESTART makes system calls the signal interrupts restart (as libgc's
+ * stop signal does, calls with a timeout such as poll() may still return
+ * EINTR). All other signals are blocked while a thread is parked.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <ucontext.h>
+
+#include "gcheap.h"
+#include "internal.h"
+
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+
+static TLS uintptr_t stack_lo, stack_hi;
+
+uintptr_t gch_stw_stack_hi(void)
+{
+	return stack_hi;
+}
+
+static void stw_handler(int sig, siginfo_t *si, void *uctx)
+{
+	struct gcheap_park req;
+	const ucontext_t *uc = uctx;
+	int saved_errno = errno;
+	uintptr_t lo = (uintptr_t)&req;
+
+	(void)sig;
+	(void)si;
+	/* Another sender's signal, or a stop that is over: nothing to do. */
+	if (!gch_heap.ctrl || !(gch_heap.ctrl->stw_seq & 1) || !stack_hi)
+		return;
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	memcpy(req.stack.regs, &uc->uc_mcontext,
+	       sizeof(uc->uc_mcontext) < sizeof(req.stack.regs) ?
+	       sizeof(uc->uc_mcontext) : sizeof(req.stack.regs));
+	/*
+	 * On an alternate signal stack our frame is not on the thread's stack:
+	 * scan all of it then (what is not mapped the module skips).
+	 */
+	if (lo < stack_lo || lo >= stack_hi)
+		lo = stack_lo;
+	req.stack.lo = lo;
+	req.stack.hi = stack_hi;
+	ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	errno = saved_errno;
+}
+
+int gch_stw_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = stw_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return sigaction(gch_heap.stw_signal, &sa, NULL);
+}
+
+/* Tell the module about the calling thread and where its stack ends. */
+int gch_stw_attach(void)
+{
+	struct gcheap_thread req = { .size = sizeof(req), .op = GCHEAP_THREAD_ATTACH };
+	pthread_attr_t attr;
+	size_t size;
+	void *addr;
+	int err;
+
+	err = pthread_getattr_np(pthread_self(), &attr);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	err = pthread_attr_getstack(&attr, &addr, &size);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	req.stack_hi = (uintptr_t)addr + size;
+	if (ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req) < 0)
+		return -1;
+	stack_lo = (uintptr_t)addr;
+	stack_hi = req.stack_hi;
+	return 0;
+}
+
+int gch_stw_detach(void)
+{
+	struct gcheap_thread req = { .size = sizeof(req), .op = GCHEAP_THREAD_DETACH };
+
+	int ret;
+
+	if (!stack_hi)
+		return 0;
+	/* Detached first: a stop signal before stack_hi is cleared must still park. */
+	ret = ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req);
+	stack_hi = 0;
+	return ret;
+}
