@@ -81,18 +81,38 @@ soak:
 	tests/check --soak
 
 BENCH_BIN := build/bench/alloc build/bench/fault
+GCBENCH_BIN := build/bench/gcbench-gcheap build/bench/gcbench-libgc build/bench/gcbench-go
 
 build/bench/%: tests/bench/%.c userlib/libgcheap.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< userlib/libgcheap.a -lgc -pthread
 
-# Both benchmarks in one boot, so their numbers come from one VM run.
-bench: $(BENCH_BIN)
+# GCBench: one source against gcheap's gc.h and against Debian's libgc.
+build/bench/gcbench-gcheap: tests/bench/gcbench.c userlib/libgcheap.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -DGCBENCH_GCHEAP -DGCBENCH_IMPL='"gcheap"' -o $@ $< \
+		userlib/libgcheap.a -pthread
+
+# Not GCH_CFLAGS: its -Iuserlib/include would pick gcheap's gc.h over libgc's.
+build/bench/gcbench-libgc: tests/bench/gcbench.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DGCBENCH_IMPL='"libgc"' \
+		-o $@ $< -lgc
+
+# Go needs a cache directory even where HOME is unset.
+build/bench/gcbench-go: tests/bench/gcbench.go
+	@mkdir -p $(@D)
+	cd tests/bench && GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath \
+		GO111MODULE=off go build -o $(CURDIR)/$@ gcbench.go
+
+# Every benchmark in one boot, so their numbers come from one VM run.
+bench: $(BENCH_BIN) $(GCBENCH_BIN)
 	tests/vm/install-deps
 	tests/vm/build-module deb61
 	tests/vm/run $(if $(GCHEAP_BENCH_SCALE),--env GCHEAP_BENCH_SCALE=$(GCHEAP_BENCH_SCALE)) \
 		$(if $(GCHEAP_BENCH_SIZES),--env GCHEAP_BENCH_SIZES=$(GCHEAP_BENCH_SIZES)) deb61 -- \
-		/bin/sh -c '$(CURDIR)/build/bench/fault && $(CURDIR)/build/bench/alloc'
+		/bin/sh -c '$(CURDIR)/build/bench/fault && $(CURDIR)/build/bench/alloc && \
+		$(CURDIR)/tests/bench/gcbench-report $(addprefix $(CURDIR)/,$(GCBENCH_BIN))'
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

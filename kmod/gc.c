@@ -30,6 +30,8 @@
 #include "roots.h"
 #include "finalizer.h"
 
+#define GCHEAP_GC_FLAGS	(GCHEAP_GC_IF_NEEDED | GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE)
+
 int gcheap_gc_init(struct gcheap *heap)
 {
 	mutex_init(&heap->gc_mutex);
@@ -165,9 +167,9 @@ int gcheap_gc(struct gcheap *heap, const struct gcheap_gc *req)
 	const struct gcheap_stack *st = &req->stack;
 	int ret = 0;
 
-	if (req->__reserved || req->flags & ~(GCHEAP_GC_IF_NEEDED | GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE))
+	if (req->__reserved || req->flags & ~GCHEAP_GC_FLAGS)
 		return -EINVAL;
-	if (st->lo > st->hi || st->hi - st->lo > (1UL << 30) || st->hi > TASK_SIZE)
+	if (!gcheap_stack_valid(st))
 		return -EINVAL;
 	if (!heap->npages)
 		return -ENXIO;

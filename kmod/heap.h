@@ -68,8 +68,8 @@ struct gcheap {
 	 * before heap->lock; the collector holds it while the world is
 	 * stopped, so the tables cannot change under the mark).
 	 */
-	struct mutex gc_mutex;
-	struct mutex special_lock;
+	struct mutex gc_mutex;		/* see above */
+	struct mutex special_lock;	/* see above */
 	struct list_head threads;	/* struct gcheap_m, under lock */
 	struct xarray mthreads;		/* tid -> struct gcheap_m, under lock */
 	unsigned int nthreads;

@@ -9,6 +9,8 @@
  * ioctl's reference on the file keeps the heap alive.
  */
 #include <linux/err.h>
+#include <linux/export.h>
+#include <kunit/visibility.h>
 #include "large.h"
 #include "arena.h"
 #include "sweep.h"
@@ -18,6 +20,7 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 {
 	struct gcheap_span *span;
 	unsigned long npages;
+	u8 spc;
 
 	if (req->flags & ~GCHEAP_LARGE_NOSCAN || req->__reserved)
 		return -EINVAL;
@@ -29,14 +32,13 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 		return heap->npages ? -ENOMEM : -ENXIO;
 	}
 	npages = DIV_ROUND_UP(req->bytes, GCHEAP_PAGE_SIZE);
-	span = gcheap_span_create(heap, GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN),
-				  npages);
+	spc = GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN);
+	span = gcheap_span_create(heap, spc, npages);
 	/* Out of pages: what the last cycle freed may still be unswept. */
 	if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
 		while (gcheap_sweep_one(heap, -1))
 			;
-		span = gcheap_span_create(heap, GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN),
-					  npages);
+		span = gcheap_span_create(heap, spc, npages);
 	}
 	mutex_unlock(&heap->lock);
 	if (IS_ERR(span))
@@ -59,6 +61,7 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	mutex_unlock(&heap->lock);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_large_alloc);
 
 /* Free a large object early; -ENOENT if the last cycle found it dead. */
 int gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)

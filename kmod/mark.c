@@ -263,7 +263,8 @@ static void scan_heap(struct gcheap_gcwork *w, unsigned long off, unsigned long 
 		unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
 		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
 		unsigned long n = min(len, GCHEAP_PAGE_SIZE - in);
-		struct page *page = heap->chunks[pg / GCHEAP_CHUNK_PAGES]->pages[pg % GCHEAP_CHUNK_PAGES];
+		struct gcheap_chunk *chunk = heap->chunks[pg / GCHEAP_CHUNK_PAGES];
+		struct page *page = chunk->pages[pg % GCHEAP_CHUNK_PAGES];
 
 		gcheap_scan_words(w, page_address(page) + in, n / sizeof(u64), skip_lo, skip_hi);
 		off += n;

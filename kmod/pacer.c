@@ -61,6 +61,7 @@ void gcheap_pacer_note_alloc(struct gcheap *heap, s64 bytes)
 	if (heap->ctrl)
 		update_wanted(heap);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_note_alloc);
 
 void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked)
 {
@@ -71,6 +72,7 @@ void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked)
 	if (heap->ctrl)
 		update_wanted(heap);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_cycle_end);
 
 /* Set GOGC; returns the old value. */
 int gcheap_pacer_set_gogc(struct gcheap *heap, int v)
@@ -85,3 +87,4 @@ int gcheap_pacer_set_gogc(struct gcheap *heap, int v)
 		update_wanted(heap);
 	return old;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_set_gogc);

@@ -21,7 +21,7 @@ static unsigned int max_roots = 65536;
 module_param(max_roots, uint, 0644);
 MODULE_PARM_DESC(max_roots, "Root ranges one heap may register (default 65536)");
 
-#define GCHEAP_MAX_ROOT	(1UL << 30)
+#define GCHEAP_MAX_ROOT	BIT(30)
 
 static struct gcheap_root_range *find(struct gcheap *heap, unsigned long lo, unsigned long hi)
 {

@@ -49,7 +49,7 @@ module_param(stw_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(stw_timeout_ms, "How long a stop waits for every thread to park, ms (default 5000)");
 
 /* The largest stack range a thread may ask to have scanned. */
-#define GCHEAP_MAX_STACK	(1UL << 30)
+#define GCHEAP_MAX_STACK	BIT(30)
 
 unsigned int gcheap_stw_signal(void)
 {
@@ -217,6 +217,12 @@ static bool stw_over(struct gcheap *heap, u32 seq)
 	return READ_ONCE(heap->ctrl->stw_seq) != seq;
 }
 
+/* A stack range a thread may have scanned: ordered, bounded, in user space. */
+bool gcheap_stack_valid(const struct gcheap_stack *st)
+{
+	return st->lo <= st->hi && st->hi - st->lo <= GCHEAP_MAX_STACK && st->hi <= TASK_SIZE;
+}
+
 /*
  * GCHEAP_IOC_PARK. The caller's stack range must lie below the top it
  * gave at attach; its words are read only once every thread has parked.
@@ -231,8 +237,7 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 		return -EINVAL;
 	mutex_lock(&heap->lock);
 	m = gcheap_m_current(heap);
-	if (!m || st->hi != m->stack_hi || st->lo > st->hi ||
-	    st->hi - st->lo > GCHEAP_MAX_STACK) {
+	if (!m || st->hi != m->stack_hi || !gcheap_stack_valid(st)) {
 		mutex_unlock(&heap->lock);
 		return -EINVAL;
 	}
@@ -280,6 +285,14 @@ static unsigned int count_waiting(struct gcheap *heap, bool scan)
 	return n;
 }
 
+/* A cheap guess, without heap->lock, that count_waiting() is down to 0. */
+static bool all_reported(struct gcheap *heap, bool scan)
+{
+	if (scan)
+		return !atomic_read(&heap->nscanning);
+	return atomic_read(&heap->nparked) >= READ_ONCE(heap->nthreads);
+}
+
 /*
  * Wait until no thread is left to park (or scan). Polls now and then for
  * threads that died meanwhile. -ETIMEDOUT past @deadline (0: none),
@@ -292,9 +305,7 @@ static int wait_threads(struct gcheap *heap, bool scan, unsigned long deadline)
 			return -EINTR;
 		if (deadline && time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		wait_event_killable_timeout(heap->stw_wq,
-					    scan ? !atomic_read(&heap->nscanning) :
-					    atomic_read(&heap->nparked) >= READ_ONCE(heap->nthreads),
+		wait_event_killable_timeout(heap->stw_wq, all_reported(heap, scan),
 					    msecs_to_jiffies(10));
 	}
 	return 0;
@@ -371,6 +382,7 @@ void gcheap_start_the_world(struct gcheap *heap)
 {
 	mutex_lock(&heap->lock);
 	WRITE_ONCE(heap->stw_phase, GCHEAP_STW_NONE);
+	/* Even: what the collector wrote is visible to whoever sees it. */
 	smp_store_release(&heap->ctrl->stw_seq, heap->ctrl->stw_seq + 1);
 	mutex_unlock(&heap->lock);
 	wake_up_all(&heap->stw_wq);

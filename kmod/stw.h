@@ -27,5 +27,6 @@ void gcheap_stw_scan_stacks(struct gcheap *heap);
 void gcheap_start_the_world(struct gcheap *heap);
 void gcheap_stw_reap(struct gcheap *heap);
 unsigned int gcheap_stw_signal(void);
+bool gcheap_stack_valid(const struct gcheap_stack *st);
 
 #endif /* _GCHEAP_STW_H */

@@ -164,6 +164,7 @@ void gcheap_sweep_all(struct gcheap *heap)
 			gcheap_sweep_span(heap, span);
 	mutex_unlock(&heap->lock);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_all);
 
 void gcheap_sweep_work_fn(struct work_struct *work)
 {

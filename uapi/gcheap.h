@@ -260,7 +260,7 @@ struct gcheap_stats {
  * The control page: one read-only page, mapped with mmap(2) at file offset
  * GCHEAP_CTRL_OFFSET, length the system page size, MAP_SHARED, PROT_READ.
  */
-#define GCHEAP_CTRL_OFFSET	(1ULL << 44)
+#define GCHEAP_CTRL_OFFSET	_BITULL(44)
 
 struct gcheap_ctrl {
 	__u32 stw_seq;		/* odd while the world is stopping or stopped */

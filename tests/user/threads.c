@@ -40,7 +40,8 @@ static void *work(void *arg)
 	unsigned char **objs = calloc(n, sizeof(*objs));
 	size_t *sizes = calloc(n, sizeof(*sizes));
 
-	if (gch_thread_attach() < 0) {
+	/* The tables hold the thread's objects: the collector must see them. */
+	if (gch_thread_attach() < 0 || gch_root_add(objs, objs + n) < 0) {
 		w->failed = n;
 		return NULL;
 	}
@@ -76,6 +77,7 @@ static void *work(void *arg)
 				break;
 			}
 	}
+	gch_root_remove(objs, objs + n);
 	free(objs);
 	free(sizes);
 	if (w->detach)

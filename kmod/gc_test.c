@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for the collector's core: marking of hand-built object graphs
+ * (cycles, interior pointers, large objects scanned in pieces, noscan
+ * objects, slots a cache holds), parallel marking of long chains and wide
+ * trees, sweep accounting, and the pacer's goal arithmetic. Objects are
+ * written through the kernel's mapping; "roots" are kernel arrays.
+ */
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include "testheap.h"
+#include "central.h"
+#include "arena.h"
+#include "large.h"
+#include "mark.h"
+#include "sweep.h"
+#include "pacer.h"
+
+#define SPC_SCAN_32	GCHEAP_SPANCLASS(3, 0)	/* 32 B, 256 slots, 1 page */
+#define SPC_NOSCAN_32	GCHEAP_SPANCLASS(3, 1)
+
+/* The kernel's view of heap address @addr. */
+static u64 *kaddr(struct gcheap *heap, unsigned long addr)
+{
+	unsigned long off = addr - heap->base, pg = off >> GCHEAP_PAGE_SHIFT;
+	struct page *page = heap->chunks[pg / GCHEAP_CHUNK_PAGES]->pages[pg % GCHEAP_CHUNK_PAGES];
+
+	return page_address(page) + (off & (GCHEAP_PAGE_SIZE - 1));
+}
+
+/* Allocate @n objects of @spc as a cache would, over as many spans as needed. */
+static void alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned long *out)
+{
+	struct gcheap *heap = test->priv;
+	unsigned int got = 0, i;
+
+	mutex_lock(&heap->lock);
+	while (got < n) {
+		u64 unused[GCHEAP_SPAN_BITS_WORDS] = { 0 };
+		struct gcheap_span *span;
+		bool fresh;
+
+		span = gcheap_central_cache_span(heap, spc, NULL, &fresh);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(span));
+		for_each_set_bit(i, gcheap_span_cache_free(span), span->nelems) {
+			if (got < n)
+				out[got++] = gcheap_span_base(heap, span) + i * span->elemsize;
+			else
+				unused[i / 64] |= 1ULL << (i % 64);
+		}
+		gcheap_central_uncache_span(heap, span, unused);
+	}
+	mutex_unlock(&heap->lock);
+}
+
+static unsigned long alloc_large(struct kunit *test, size_t bytes, bool noscan)
+{
+	struct gcheap_large req = { .bytes = bytes, .flags = noscan ? GCHEAP_LARGE_NOSCAN : 0 };
+
+	KUNIT_ASSERT_EQ(test, gcheap_large_alloc(test->priv, &req), 0);
+	return req.base;
+}
+
+/* Mark from @roots with @nworkers workers, as a cycle would. */
+static void mark(struct kunit *test, const u64 *roots, size_t n, unsigned int nworkers)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_mark *m = gcheap_mark_create(heap, nworkers);
+	struct gcheap_gcwork w;
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	gcheap_gcwork_init(&w, m);
+	gcheap_scan_words(&w, roots, n, 0, 0);
+	gcheap_gcwork_dispose(&w);
+	gcheap_mark_drain(m);
+	gcheap_mark_destroy(m);
+}
+
+/* End the cycle and sweep everything. */
+static void sweep(struct gcheap *heap)
+{
+	mutex_lock(&heap->lock);
+	heap->sweepgen += 2;
+	mutex_unlock(&heap->lock);
+	gcheap_sweep_all(heap);
+}
+
+static bool marked(struct gcheap *heap, unsigned long addr)
+{
+	unsigned long base;
+
+	return gcheap_marked(heap, addr, &base);
+}
+
+static void gc_test_cycle(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long o[4];
+	u64 root;
+
+	alloc_objs(test, SPC_SCAN_32, 4, o);
+	/* A -> B -> C -> A, and D -> A with nothing pointing at D. */
+	*kaddr(heap, o[0]) = o[1];
+	*kaddr(heap, o[1]) = o[2];
+	*kaddr(heap, o[2]) = o[0];
+	*kaddr(heap, o[3]) = o[0];
+	root = o[0];
+	mark(test, &root, 1, 2);
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[0]));
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[1]));
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[2]));
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[3]));
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 3ull);
+	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, 3ull * 32);
+	KUNIT_EXPECT_EQ(test, heap->freed_objects, 1ull);
+	/* Mark bits are clear again, and an unreachable cycle dies whole. */
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[0]));
+	mark(test, NULL, 0, 2);
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 0ul);
+	KUNIT_EXPECT_EQ(test, heap->pa.free_pages, heap->npages);
+}
+
+static void gc_test_interior(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long o[3];
+	u64 roots[3];
+
+	alloc_objs(test, SPC_SCAN_32, 3, o);
+	/* Into the middle of o[0]; one past o[1] is o[2]'s first byte. */
+	roots[0] = o[0] + 17;
+	roots[1] = o[1] + 32;
+	/* Beyond the last slot of the span: 256 * 32 = 8192, no tail. */
+	roots[2] = heap->base + heap->npages * GCHEAP_PAGE_SIZE + 8;
+	mark(test, roots, 3, 1);
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[0]));
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[1]));
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[2]));
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 2ull);
+}
+
+static void gc_test_free_slot(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long o[1];
+	u64 root;
+
+	alloc_objs(test, SPC_SCAN_32, 1, o);
+	/* A pointer to a free slot keeps nothing and resurrects nothing. */
+	root = o[0] + 64;
+	mark(test, &root, 1, 1);
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[0] + 64));
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
+}
+
+static void gc_test_noscan(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long n[1], s[1];
+	u64 root;
+
+	alloc_objs(test, SPC_NOSCAN_32, 1, n);
+	alloc_objs(test, SPC_SCAN_32, 1, s);
+	*kaddr(heap, n[0]) = s[0];	/* not a pointer: the object is noscan */
+	root = n[0];
+	mark(test, &root, 1, 2);
+	KUNIT_EXPECT_TRUE(test, marked(heap, n[0]));
+	KUNIT_EXPECT_FALSE(test, marked(heap, s[0]));
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 1ull);
+}
+
+static void gc_test_large(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long big = alloc_large(test, 1 << 20, false);
+	unsigned long raw = alloc_large(test, 100000, true);
+	unsigned long dead = alloc_large(test, 40000, false);
+	unsigned long s[3];
+	u64 root;
+
+	alloc_objs(test, SPC_SCAN_32, 3, s);
+	/* Deep in the last piece of the 1 MiB object, and one in a noscan one. */
+	*kaddr(heap, big + (1 << 20) - 8) = s[0];
+	*kaddr(heap, big + 300000) = raw + 5;
+	*kaddr(heap, raw + 64) = s[1];
+	*kaddr(heap, dead) = s[2];
+	root = big + 123456;
+	mark(test, &root, 1, 2);
+	KUNIT_EXPECT_TRUE(test, marked(heap, big));
+	KUNIT_EXPECT_TRUE(test, marked(heap, raw));
+	KUNIT_EXPECT_TRUE(test, marked(heap, s[0]));
+	KUNIT_EXPECT_FALSE(test, marked(heap, s[1]));
+	KUNIT_EXPECT_FALSE(test, marked(heap, dead));
+	KUNIT_EXPECT_FALSE(test, marked(heap, s[2]));
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->large_objects, 2ul);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 3ull);
+	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, (1ull << 20) + 13 * 8192 + 32);
+	KUNIT_EXPECT_EQ(test, heap->swept_bytes, 5ull * 8192 + 2 * 32);
+}
+
+static void gc_test_cached_slots(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long o[2];
+	struct gcheap_span *span;
+	u64 root;
+	bool fresh;
+
+	alloc_objs(test, SPC_SCAN_32, 2, o);
+	/* The span goes to a cache; its free slots are the cache's. */
+	mutex_lock(&heap->lock);
+	span = gcheap_central_cache_span(heap, SPC_SCAN_32, NULL, &fresh);
+	mutex_unlock(&heap->lock);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
+	KUNIT_ASSERT_EQ(test, gcheap_span_base(heap, span), o[0] & ~(GCHEAP_PAGE_SIZE - 1));
+	/* A slot the cache may have handed out counts as allocated. */
+	*kaddr(heap, o[0] + 5 * 32) = o[1];
+	root = o[0] + 5 * 32;
+	mark(test, &root, 1, 1);
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[0] + 5 * 32));
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[1]));
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[0]));
+	sweep(heap);
+	/* No thread owns it here, so no list leads the sweep to it. */
+	mutex_lock(&heap->lock);
+	gcheap_sweep_span(heap, span);
+	mutex_unlock(&heap->lock);
+	/* o[0] is freed; the cache's slots are untouched by the sweep. */
+	KUNIT_EXPECT_EQ(test, span->alloc_count, 1);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_cache_free(span), span->nelems), 254u);
+	KUNIT_EXPECT_EQ(test, heap->spans_cached, 1ul);
+}
+
+/* A chain and a wide tree, marked by several workers. */
+static void gc_test_parallel(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned long *o = kunit_kcalloc(test, 256, sizeof(*o), GFP_KERNEL);
+	unsigned long prev = 0;
+	unsigned int i, j, total = 0;
+	u64 roots[2];
+
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	for (i = 0; i < 40; i++) {
+		alloc_objs(test, SPC_SCAN_32, 256, o);
+		for (j = 0; j < 256; j++) {
+			*kaddr(heap, o[j]) = prev;
+			prev = o[j];
+		}
+		total += 256;
+	}
+	roots[0] = prev;
+	/* A root with 1000 children in one noscan-free large object. */
+	roots[1] = alloc_large(test, 8 * 1000, false);
+	for (i = 0; i < 4; i++) {
+		alloc_objs(test, SPC_SCAN_32, 250, o);
+		for (j = 0; j < 250; j++)
+			*kaddr(heap, roots[1] + 8 * (i * 250 + j)) = o[j];
+		total += 250;
+	}
+	mark(test, roots, 2, 4);
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+}
+
+static void gc_test_pacer(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(0, 100), 4ull << 20);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(3 << 20, 0), 4ull << 20);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(10 << 20, 100), 20ull << 20);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(10 << 20, 50), 15ull << 20);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(10 << 20, 300), 40ull << 20);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(1 << 20, GCHEAP_GOGC_OFF), U64_MAX);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_goal(U64_MAX / 2, 1000), U64_MAX);
+
+	/* Crossing the goal raises gc_wanted; a cycle's end lowers it. */
+	mutex_lock(&heap->lock);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 4ull << 20);
+	gcheap_pacer_note_alloc(heap, (4 << 20) - 1);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
+	gcheap_pacer_note_alloc(heap, 1);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 1u);
+	gcheap_pacer_cycle_end(heap, 6 << 20);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 12ull << 20);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->next_gc, 12ull << 20);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_set_gogc(heap, GCHEAP_GOGC_OFF), 100);
+	gcheap_pacer_note_alloc(heap, 1ll << 40);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
+	mutex_unlock(&heap->lock);
+}
+
+static struct kunit_case gc_test_cases[] = {
+	KUNIT_CASE(gc_test_cycle),
+	KUNIT_CASE(gc_test_interior),
+	KUNIT_CASE(gc_test_free_slot),
+	KUNIT_CASE(gc_test_noscan),
+	KUNIT_CASE(gc_test_large),
+	KUNIT_CASE(gc_test_cached_slots),
+	KUNIT_CASE(gc_test_parallel),
+	KUNIT_CASE(gc_test_pacer),
+	{}
+};
+
+static struct kunit_suite gc_test_suite = {
+	.name = "gcheap_gc",
+	.init = gcheap_test_heap_init,
+	.exit = gcheap_test_heap_exit,
+	.test_cases = gc_test_cases,
+};
+
+kunit_test_suite(gc_test_suite);
