@@ -319,6 +319,20 @@ static void set_phase(struct gcheap *heap, int phase)
 	wake_up_all(&heap->stw_wq);
 }
 
+/* Say which threads did not park, for the operator. */
+static void report_timeout(struct gcheap *heap)
+{
+	struct gcheap_m *m;
+
+	mutex_lock(&heap->lock);
+	list_for_each_entry(m, &heap->threads, node)
+		if (m->task != current && !m_gone(m) && !m->parked)
+			pr_warn_ratelimited("heap of %d: thread %d did not stop within %u ms (state %#x)\n",
+					    heap->tgid, m->tid, READ_ONCE(stw_timeout_ms),
+					    READ_ONCE(m->task->__state));
+	mutex_unlock(&heap->lock);
+}
+
 /*
  * Stop every attached thread but the caller. 0 with all of them parked,
  * else the world is running again and nothing changed.
@@ -346,6 +360,8 @@ int gcheap_stop_the_world(struct gcheap *heap)
 	mutex_unlock(&heap->lock);
 
 	ret = wait_threads(heap, false, jiffies + msecs_to_jiffies(READ_ONCE(stw_timeout_ms)));
+	if (ret == -ETIMEDOUT)
+		report_timeout(heap);
 	if (ret) {
 		gcheap_start_the_world(heap);
 		return ret;

@@ -98,10 +98,16 @@ int gch_stw_attach(void)
 		return -1;
 	}
 	req.stack_hi = (uintptr_t)addr + size;
-	if (ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req) < 0)
-		return -1;
+	/*
+	 * Known before the module counts the thread in: attaching during a stop
+	 * signals the thread at once, and its handler needs them to park.
+	 */
 	stack_lo = (uintptr_t)addr;
 	stack_hi = req.stack_hi;
+	if (ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req) < 0) {
+		stack_hi = 0;
+		return -1;
+	}
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 static int fd;
 static uintptr_t base;
+static uintptr_t stack_hi;	/* what this thread attached with */
 
 static int xioctl(unsigned long cmd, void *arg)
 {
@@ -164,8 +165,9 @@ static void test_before_mmap(void)
 	BAD(attach(GCHEAP_THREAD_ATTACH, 0), -EINVAL, "attach with no stack: EINVAL");
 	BAD(attach(3, (uintptr_t)&local), -EINVAL, "unknown thread op: EINVAL");
 	BAD(attach(GCHEAP_THREAD_DETACH, 0), -ENOENT, "detach of a thread not attached: ENOENT");
-	ok(attach(GCHEAP_THREAD_ATTACH, (uintptr_t)&local + 4096) == 0, "attach");
-	ok(attach(GCHEAP_THREAD_ATTACH, (uintptr_t)&local + 4096) == 0, "attach again: idempotent");
+	stack_hi = (uintptr_t)&local + 4096;
+	ok(attach(GCHEAP_THREAD_ATTACH, stack_hi) == 0, "attach");
+	ok(attach(GCHEAP_THREAD_ATTACH, stack_hi) == 0, "attach again: idempotent");
 	BAD(refill(4, 0, NULL, NULL), -ENXIO, "refill before mmap: ENXIO");
 	BAD(large(1 << 20, 0, NULL), -ENXIO, "large allocation before mmap: ENXIO");
 }
@@ -376,6 +378,172 @@ static void test_touch_and_fork(void)
 	ok(*(volatile char *)a.base == 1, "the parent's object is intact");
 }
 
+static void test_ctrl_page(void)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	const volatile struct gcheap_ctrl *ctrl;
+	void *p;
+
+	ok(mmap(NULL, psz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, GCHEAP_CTRL_OFFSET) == MAP_FAILED &&
+	   errno == EPERM, "writable control page: EPERM");
+	ok(mmap(NULL, psz, PROT_READ | PROT_EXEC, MAP_SHARED, fd, GCHEAP_CTRL_OFFSET) == MAP_FAILED &&
+	   errno == EPERM, "executable control page: EPERM");
+	ok(mmap(NULL, 2 * psz, PROT_READ, MAP_SHARED, fd, GCHEAP_CTRL_OFFSET) == MAP_FAILED &&
+	   errno == EINVAL, "control page of two pages: EINVAL");
+	ok(mmap(NULL, psz, PROT_READ, MAP_PRIVATE, fd, GCHEAP_CTRL_OFFSET) == MAP_FAILED &&
+	   errno == EINVAL, "private control page: EINVAL");
+	p = mmap(NULL, psz, PROT_READ, MAP_SHARED, fd, GCHEAP_CTRL_OFFSET);
+	if (!ok(p != MAP_FAILED, "control page mapped read-only"))
+		return;
+	ctrl = p;
+	ok(mprotect(p, psz, PROT_READ | PROT_WRITE) < 0 && errno == EACCES,
+	   "control page cannot be made writable: EACCES");
+	ok(!(ctrl->stw_seq & 1) && ctrl->next_gc == 4 << 20,
+	   "control page: world running, first goal 4 MiB");
+	munmap(p, psz);
+}
+
+static int gc(uint64_t flags, uint64_t since, uint64_t lo, uint64_t hi, uint32_t reserved)
+{
+	struct gcheap_gc req = {
+		.size = sizeof(req), .flags = flags, .since = since,
+		.stack = { .lo = lo, .hi = hi }, .__reserved = reserved,
+	};
+
+	return xioctl(GCHEAP_IOC_GC, &req);
+}
+
+static int root(unsigned int op, uint64_t lo, uint64_t hi)
+{
+	struct gcheap_root req = { .size = sizeof(req), .op = op, .lo = lo, .hi = hi };
+
+	return xioctl(GCHEAP_IOC_ROOT, &req);
+}
+
+static int finalizer(uint64_t obj, uint64_t fn, uint64_t arg, uint64_t flags, uint64_t *ofn)
+{
+	struct gcheap_finalizer req = {
+		.size = sizeof(req), .obj = obj, .fn = fn, .arg = arg, .flags = flags,
+	};
+	int r = xioctl(GCHEAP_IOC_FINALIZER, &req);
+
+	if (ofn)
+		*ofn = req.ofn;
+	return r;
+}
+
+static int link_op(unsigned int op, uint64_t link, uint64_t obj)
+{
+	struct gcheap_link req = { .size = sizeof(req), .op = op, .link = link, .obj = obj };
+
+	return xioctl(GCHEAP_IOC_LINK, &req);
+}
+
+/* The collector's ioctls, on a heap whose only thread is this one. */
+static void test_collector(void)
+{
+	static uint64_t roots[4];
+	struct gcheap_finalizers fin = { .size = sizeof(fin), .count = 1 };
+	struct gcheap_final out[1];
+	struct gcheap_setgc sg = { .size = sizeof(sg), .gogc = -2 };
+	struct gcheap_park park = { .size = sizeof(park) };
+	struct gcheap_info info = { .size = sizeof(info) };
+	struct gcheap_refill a;
+	uint64_t ofn = 1, num_gc;
+	int local;
+
+	ok(xioctl(GCHEAP_IOC_INFO, &info) == 0 && info.stw_signal >= 32,
+	   "INFO names a real-time stop signal (%u)", info.stw_signal);
+	park.stack.lo = (uintptr_t)&local;
+	park.stack.hi = stack_hi + 8192;
+	BAD(xioctl(GCHEAP_IOC_PARK, &park), -EINVAL, "park with another stack top than attached: EINVAL");
+	park.stack.hi = stack_hi;
+	ok(xioctl(GCHEAP_IOC_PARK, &park) == 0, "park with no stop under way returns at once");
+	park.__reserved = 1;
+	BAD(xioctl(GCHEAP_IOC_PARK, &park), -EINVAL, "park, reserved field set: EINVAL");
+
+	BAD(gc(1ULL << 40, 0, 0, 0, 0), -EINVAL, "unknown GC flag: EINVAL");
+	BAD(gc(0, 0, 0, 0, 1), -EINVAL, "GC, reserved field set: EINVAL");
+	BAD(gc(0, 0, 2, 1, 0), -EINVAL, "GC stack with lo above hi: EINVAL");
+	BAD(gc(0, 0, 8, (2ULL << 30) + 8, 0), -EINVAL, "GC stack over 1 GiB: EINVAL");
+	BAD(gc(0, 0, 0, ~0ULL, 0), -EINVAL, "GC stack beyond user space: EINVAL");
+	num_gc = stats().num_gc;
+	ok(gc(GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE, num_gc, 0, 0, 0) == 0 && stats().num_gc == num_gc + 1 &&
+	   stats().num_forced_gc == 1 && stats().stw_timeouts == 0,
+	   "a forced cycle runs, with nothing to stop");
+	BAD(gc(0, num_gc, 0, 0, 0), 0, "GC since before a cycle that has run: nothing to do");
+
+	BAD(root(GCHEAP_ROOT_ADD, (uintptr_t)roots + 1, (uintptr_t)(roots + 4)), -EINVAL,
+	    "root range not 8-byte aligned: EINVAL");
+	BAD(root(GCHEAP_ROOT_ADD, (uintptr_t)roots, (uintptr_t)roots), -EINVAL, "empty root range: EINVAL");
+	BAD(root(GCHEAP_ROOT_ADD, 8, (2ULL << 30) + 8), -EINVAL, "root range over 1 GiB: EINVAL");
+	BAD(root(3, (uintptr_t)roots, (uintptr_t)(roots + 4)), -EINVAL, "unknown root op: EINVAL");
+	BAD(root(GCHEAP_ROOT_REMOVE, (uintptr_t)roots, (uintptr_t)(roots + 4)), -ENOENT,
+	    "removing a root range never added: ENOENT");
+	ok(root(GCHEAP_ROOT_ADD, (uintptr_t)roots, (uintptr_t)(roots + 4)) == 0, "root range added");
+	BAD(root(GCHEAP_ROOT_ADD, (uintptr_t)roots, (uintptr_t)(roots + 4)), -EEXIST,
+	    "the same root range twice: EEXIST");
+
+	if (!ok(refill(GCHEAP_SPANCLASS(5, 0), 0, NULL, &a) == 0, "a span for the objects"))
+		return;
+	roots[0] = a.base;
+	BAD(finalizer(a.base + 8, 1, 0, 0, NULL), -EINVAL, "finalizer on an interior pointer: EINVAL");
+	BAD(finalizer(base + HEAP_LEN - 64, 1, 0, 0, NULL), -EINVAL,
+	    "finalizer on memory in no span: EINVAL");
+	BAD(finalizer((uintptr_t)&local, 1, 0, 0, NULL), -EINVAL, "finalizer outside the heap: EINVAL");
+	BAD(finalizer(a.base, 1, 0, 1ULL << 40, NULL), -EINVAL, "unknown finalizer flag: EINVAL");
+	BAD(finalizer(a.base, 0, 5, 0, NULL), -EINVAL, "clearing a finalizer with an argument: EINVAL");
+	ok(finalizer(a.base, 0x1234, 7, 0, &ofn) == 0 && ofn == 0 && stats().finalizers == 1,
+	   "finalizer set on an object, none before");
+	ok(finalizer(a.base, 0x5678, 7, 0, &ofn) == 0 && ofn == 0x1234 && stats().finalizers == 1,
+	   "set again: the old one is returned");
+
+	BAD(link_op(GCHEAP_LINK_ADD, (uintptr_t)&roots[1] + 4, a.base), -EINVAL,
+	    "link not 8-byte aligned: EINVAL");
+	BAD(link_op(GCHEAP_LINK_ADD, (uintptr_t)&roots[1], (uintptr_t)&local), -EINVAL,
+	    "link to something not in the heap: EINVAL");
+	BAD(link_op(3, (uintptr_t)&roots[1], a.base), -EINVAL, "unknown link op: EINVAL");
+	BAD(link_op(GCHEAP_LINK_REMOVE, (uintptr_t)&roots[1], 0), -ENOENT,
+	    "removing a link never added: ENOENT");
+
+	BAD(xioctl(GCHEAP_IOC_FINALIZERS, &(struct gcheap_finalizers){ .size = sizeof(fin) }), -EINVAL,
+	    "taking 0 finalizers: EINVAL");
+	BAD(xioctl(GCHEAP_IOC_FINALIZERS,
+		   &(struct gcheap_finalizers){ .size = sizeof(fin), .count = 5000 }), -EINVAL,
+	    "taking over 1024 finalizers at once: EINVAL");
+	fin.out = (uintptr_t)out;
+	ok(xioctl(GCHEAP_IOC_FINALIZERS, &fin) == 0 && fin.count == 0,
+	   "no finalizer queued: none taken, no wait");
+
+	/* The object is reachable through the root: a cycle keeps it. */
+	ok(gc(GCHEAP_GC_SWEEP, stats().num_gc, 0, 0, 0) == 0 && stats().finalizers == 1,
+	   "a reachable finalizable object is not finalized");
+	/* Unreachable: queued once, handed out once. */
+	roots[0] = 0;
+	ok(gc(GCHEAP_GC_SWEEP, stats().num_gc, 0, 0, 0) == 0 && stats().finalizers == 0 &&
+	   stats().finalizers_queued == 1, "unreachable: its finalizer is queued");
+	fin.count = 1;
+	fin.out = 8;	/* unwritable */
+	BAD(xioctl(GCHEAP_IOC_FINALIZERS, &fin), -EFAULT,
+	    "finalizers to a bad pointer: EFAULT, nothing lost");
+	fin.count = 1;
+	fin.out = (uintptr_t)out;
+	ok(xioctl(GCHEAP_IOC_FINALIZERS, &fin) == 0 && fin.count == 1 && out[0].obj == a.base &&
+	   out[0].fn == 0x5678 && out[0].arg == 7, "the finalizer is handed out with its object");
+	fin.count = 1;
+	ok(xioctl(GCHEAP_IOC_FINALIZERS, &fin) == 0 && fin.count == 0, "and only once");
+	ok(root(GCHEAP_ROOT_REMOVE, (uintptr_t)roots, (uintptr_t)(roots + 4)) == 0, "root range removed");
+
+	BAD(xioctl(GCHEAP_IOC_SETGC, &sg), -EINVAL, "GOGC below -1: EINVAL");
+	sg.gogc = 50;
+	ok(xioctl(GCHEAP_IOC_SETGC, &sg) == 0 && sg.gogc == 100 && stats().gogc == 50,
+	   "GOGC set to 50, 100 before");
+	sg.gogc = GCHEAP_GOGC_OFF;
+	ok(xioctl(GCHEAP_IOC_SETGC, &sg) == 0 && stats().next_gc == ~0ULL, "GOGC off: no goal");
+	ok(attach(GCHEAP_THREAD_DETACH, 0) == 0 && stats().threads == 0, "detach");
+	BAD(refill(4, 0, NULL, NULL), -EPERM, "a detached thread cannot allocate: EPERM");
+}
+
 int main(void)
 {
 	fd = open(GCHEAP_DEVICE, O_RDWR | O_CLOEXEC);
@@ -390,5 +558,7 @@ int main(void)
 	test_batch();
 	test_large_args();
 	test_touch_and_fork();
+	test_ctrl_page();
+	test_collector();
 	return tap_done();
 }
