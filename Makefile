@@ -119,7 +119,9 @@ install: lib
 	install -m 644 userlib/libgcheap.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 userlib/libgcheap.so $(DESTDIR)$(PREFIX)/lib/libgcheap.so.0
 	ln -sf libgcheap.so.0 $(DESTDIR)$(PREFIX)/lib/libgcheap.so
-	install -m 644 userlib/include/gcheap.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/include/gc
+	install -m 644 userlib/include/gcheap.h userlib/include/gc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 userlib/include/gc/gc.h $(DESTDIR)$(PREFIX)/include/gc/
 	sed 's|@PREFIX@|$(PREFIX)|' userlib/gcheap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gcheap.pc
 
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)

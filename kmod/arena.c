@@ -338,7 +338,8 @@ void gcheap_arena_prefault(struct gcheap *heap, unsigned long first, unsigned lo
 	struct vm_area_struct *vma;
 	unsigned long pg = first, nr, i;
 
-	if (!READ_ONCE(prefault) || current->mm != heap->mm)
+	/* Only the owner maps pages, and KUnit's heaps have no mapping. */
+	if (!READ_ONCE(prefault) || !heap->vma || current->mm != heap->mm)
 		return;
 	mmap_read_lock(heap->mm);
 	vma = vma_lookup(heap->mm, heap->base);

@@ -18,8 +18,8 @@
 #include "sweep.h"
 #include "pacer.h"
 
-#define SPC_SCAN_32	GCHEAP_SPANCLASS(3, 0)	/* 32 B, 256 slots, 1 page */
-#define SPC_NOSCAN_32	GCHEAP_SPANCLASS(3, 1)
+#define SPC_SCAN_32	GCHEAP_SPANCLASS(4, 0)	/* 32 B, 256 slots, 1 page */
+#define SPC_NOSCAN_32	GCHEAP_SPANCLASS(4, 1)
 
 /* The kernel's view of heap address @addr. */
 static u64 *kaddr(struct gcheap *heap, unsigned long addr)
