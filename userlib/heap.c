@@ -224,6 +224,7 @@ int gch_heap_info(struct gch_heap_info *out)
 	out->heap_base = (uintptr_t)info.heap_base;
 	out->heap_max = info.heap_max;
 	out->owner = info.owner_tgid;
+	out->stop_signal = (int)info.stw_signal;
 	return 0;
 }
 

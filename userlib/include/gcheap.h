@@ -98,6 +98,7 @@ struct gch_heap_info {
 	uintptr_t heap_base;		/* start of the heap's mapping */
 	size_t heap_max;		/* bytes reserved for the heap */
 	pid_t owner;			/* process that owns the heap */
+	int stop_signal;		/* the signal that stops attached threads */
 };
 
 /* Fill @info, opening the heap first if needed. */
