@@ -388,59 +388,28 @@ GCHEAP_IN_IOCTL(gc, gcheap_gc, GCHEAP_GC_SIZE_VER0, gcheap_gc(heap, &req))
 GCHEAP_IN_IOCTL(root, gcheap_root, GCHEAP_ROOT_SIZE_VER0, gcheap_root_op(heap, &req))
 GCHEAP_IN_IOCTL(link, gcheap_link, GCHEAP_LINK_SIZE_VER0, gcheap_link_op(heap, &req))
 
-static long gcheap_ioc_finalizer(struct gcheap *heap, void __user *uarg)
-{
-	struct gcheap_finalizer req;
-	int ret;
-
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_FINALIZER_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	/* Probe the write-back first: a set finalizer must not be lost. */
-	ret = gcheap_args_out(uarg, &req, sizeof(req));
-	if (ret)
-		return ret;
-	ret = gcheap_finalizer_set(heap, &req);
-	if (ret)
-		return ret;
-	return gcheap_args_out(uarg, &req, sizeof(req));
+/*
+ * An ioctl that writes back: in, probe the write-back before acting (a
+ * change must never be made and then lost to -EFAULT), act, out.
+ */
+#define GCHEAP_INOUT_IOCTL(name, type, ver0, ...)				\
+static long gcheap_ioc_##name(struct gcheap *heap, void __user *uarg)		\
+{										\
+	struct type req;							\
+	int ret = gcheap_args_in(&req, sizeof(req), ver0, uarg);		\
+										\
+	if (!ret)								\
+		ret = gcheap_args_out(uarg, &req, sizeof(req));			\
+	if (!ret)								\
+		ret = (__VA_ARGS__);						\
+	return ret ? ret : gcheap_args_out(uarg, &req, sizeof(req));		\
 }
 
-static long gcheap_ioc_finalizers(struct gcheap *heap, void __user *uarg)
-{
-	struct gcheap_finalizers req;
-	int ret;
-
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_FINALIZERS_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	ret = gcheap_args_out(uarg, &req, sizeof(req));
-	if (ret)
-		return ret;
-	ret = gcheap_finalizers_take(heap, &req);
-	if (ret)
-		return ret;
-	return gcheap_args_out(uarg, &req, sizeof(req));
-}
-
-static long gcheap_ioc_setgc(struct gcheap *heap, void __user *uarg)
-{
-	struct gcheap_setgc req;
-	int ret;
-
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_SETGC_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	if (req.gogc < GCHEAP_GOGC_OFF)
-		return -EINVAL;
-	ret = gcheap_args_out(uarg, &req, sizeof(req));
-	if (ret)
-		return ret;
-	mutex_lock(&heap->lock);
-	req.gogc = gcheap_pacer_set_gogc(heap, req.gogc);
-	mutex_unlock(&heap->lock);
-	return gcheap_args_out(uarg, &req, sizeof(req));
-}
+GCHEAP_INOUT_IOCTL(finalizer, gcheap_finalizer, GCHEAP_FINALIZER_SIZE_VER0,
+		   gcheap_finalizer_set(heap, &req))
+GCHEAP_INOUT_IOCTL(finalizers, gcheap_finalizers, GCHEAP_FINALIZERS_SIZE_VER0,
+		   gcheap_finalizers_take(heap, &req))
+GCHEAP_INOUT_IOCTL(setgc, gcheap_setgc, GCHEAP_SETGC_SIZE_VER0, gcheap_pacer_setgc(heap, &req))
 
 static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {

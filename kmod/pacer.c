@@ -74,6 +74,17 @@ void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_cycle_end);
 
+/* GCHEAP_IOC_SETGC: set GOGC, the old value back in @req. */
+int gcheap_pacer_setgc(struct gcheap *heap, struct gcheap_setgc *req)
+{
+	if (req->gogc < GCHEAP_GOGC_OFF)
+		return -EINVAL;
+	mutex_lock(&heap->lock);
+	req->gogc = gcheap_pacer_set_gogc(heap, req->gogc);
+	mutex_unlock(&heap->lock);
+	return 0;
+}
+
 /* Set GOGC; returns the old value. */
 int gcheap_pacer_set_gogc(struct gcheap *heap, int v)
 {

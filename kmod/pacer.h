@@ -12,5 +12,6 @@ int gcheap_default_gogc(void);
 void gcheap_pacer_note_alloc(struct gcheap *heap, s64 bytes);
 void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked);
 int gcheap_pacer_set_gogc(struct gcheap *heap, int gogc);
+int gcheap_pacer_setgc(struct gcheap *heap, struct gcheap_setgc *req);
 
 #endif /* _GCHEAP_PACER_H */
