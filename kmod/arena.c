@@ -135,7 +135,7 @@ int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
 	/* Spans start on heap-page boundaries in the user's address space. */
 	if (!IS_ALIGNED(vma->vm_start, GCHEAP_PAGE_SIZE) ||
 	    !IS_ALIGNED(len, GCHEAP_CHUNK_SIZE) ||
-	    len > (unsigned long)max_heap_mb << 20)
+	    len > (unsigned long)max_heap_mb << 20 || len > GCHEAP_MAX_HEAP)
 		return -EINVAL;
 
 	mutex_lock(&heap->lock);

@@ -15,6 +15,9 @@ struct gcheap_chunk {
 	struct gcheap_span *spans[GCHEAP_CHUNK_PAGES];
 };
 
+/* The mark's work entries hold 40-bit heap offsets (mark.c). */
+#define GCHEAP_MAX_HEAP		(1ULL << 40)
+
 int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma);
 int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npages);
 int gcheap_arena_populate(struct gcheap *heap, unsigned long first,

@@ -130,8 +130,10 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 	mark_roots(heap, &req->stack);
 	gcheap_mark_drain(mark);
 	gcheap_links_clear(heap);
-	mark_finalizers(heap, false);
-	mark_finalizers(heap, true);
+	if (!xa_empty(&heap->finalizers)) {
+		mark_finalizers(heap, false);
+		mark_finalizers(heap, true);
+	}
 	heap->mark = NULL;
 
 	mutex_lock(&heap->lock);

@@ -41,7 +41,10 @@
 #define GCHEAP_WBUF_ENTRIES	510
 #define GCHEAP_SCAN_PIECE	(64UL << 10)
 
-/* A work buffer entry: heap offset (low 40 bits) and, for a piece, words. */
+/*
+ * A work buffer entry: heap offset (low 40 bits) and words to scan there,
+ * so scanning needs no second span lookup.
+ */
 #define ENTRY_OFF_BITS		40
 #define ENTRY_OFF_MASK		((1ULL << ENTRY_OFF_BITS) - 1)
 
@@ -219,7 +222,8 @@ static struct gcheap_span *grey_off(struct gcheap_gcwork *w, unsigned long off)
 	if (!cached_slot)
 		w->marked_bytes += span->elemsize;
 	if (!(span->spanclass & 1))
-		push(w, soff + idx * span->elemsize);
+		push(w, (soff + idx * span->elemsize) |
+		     (u64)(span->elemsize / sizeof(u64)) << ENTRY_OFF_BITS);
 	return span;
 }
 
@@ -324,16 +328,7 @@ int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi
 
 static void scan_entry(struct gcheap_gcwork *w, u64 e)
 {
-	unsigned long off = e & ENTRY_OFF_MASK;
-	unsigned long words = e >> ENTRY_OFF_BITS;
-	struct gcheap_span *span;
-
-	if (words) {
-		scan_heap(w, off, words * sizeof(u64), 0, 0);
-		return;
-	}
-	span = span_of_off(w->mark->heap, off);
-	scan_heap(w, off, span->elemsize, 0, 0);
+	scan_heap(w, e & ENTRY_OFF_MASK, (e >> ENTRY_OFF_BITS) * sizeof(u64), 0, 0);
 }
 
 /*
