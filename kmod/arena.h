@@ -16,7 +16,7 @@ struct gcheap_chunk {
 };
 
 /* The mark's work entries hold 40-bit heap offsets (mark.c). */
-#define GCHEAP_MAX_HEAP		(1ULL << 40)
+#define GCHEAP_MAX_HEAP		BIT_ULL(40)
 
 int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma);
 int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npages);
