@@ -3,7 +3,8 @@
  * KUnit suite for the collector's core: marking of hand-built object graphs
  * (cycles, interior pointers, large objects scanned in pieces, noscan
  * objects, slots a cache holds), parallel marking of long chains and wide
- * trees, sweep accounting, and the pacer's goal arithmetic. Objects are
+ * trees, marking with no work buffer at all (overflow rescans), sweep
+ * accounting, and the pacer's goal arithmetic. Objects are
  * written through the kernel's mapping; "roots" are kernel arrays.
  */
 #include <kunit/test.h>
@@ -63,19 +64,32 @@ static unsigned long alloc_large(struct kunit *test, size_t bytes, bool noscan)
 	return req.base;
 }
 
-/* Mark from @roots with @nworkers workers, as a cycle would. */
-static void mark(struct kunit *test, const u64 *roots, size_t n, unsigned int nworkers)
+/*
+ * Mark from @roots with @nworkers workers and at most @max_bufs work
+ * buffers, as a cycle would; returns the rescan passes overflow cost.
+ */
+static unsigned int mark_capped(struct kunit *test, const u64 *roots, size_t n,
+				unsigned int nworkers, unsigned int max_bufs)
 {
 	struct gcheap *heap = test->priv;
 	struct gcheap_mark *m = gcheap_mark_create(heap, nworkers);
 	struct gcheap_gcwork w;
+	unsigned int overflows;
 
 	KUNIT_ASSERT_NOT_NULL(test, m);
+	m->max_bufs = max_bufs;
 	gcheap_gcwork_init(&w, m);
 	gcheap_scan_words(&w, roots, n, 0, 0);
 	gcheap_gcwork_dispose(&w);
 	gcheap_mark_drain(m);
+	overflows = m->overflows;
 	gcheap_mark_destroy(m);
+	return overflows;
+}
+
+static void mark(struct kunit *test, const u64 *roots, size_t n, unsigned int nworkers)
+{
+	KUNIT_EXPECT_EQ(test, mark_capped(test, roots, n, nworkers, 1024), 0u);
 }
 
 /* End the cycle and sweep everything. */
@@ -240,34 +254,56 @@ static void gc_test_cached_slots(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, heap->spans_cached, 1ul);
 }
 
-/* A chain and a wide tree, marked by several workers. */
-static void gc_test_parallel(struct kunit *test)
+/* A chain and a wide tree, marked by several workers, or with no buffers. */
+static void build_chain_and_tree(struct kunit *test, u64 *roots, unsigned int *total)
 {
 	struct gcheap *heap = test->priv;
 	unsigned long *o = kunit_kcalloc(test, 256, sizeof(*o), GFP_KERNEL);
 	unsigned long prev = 0;
-	unsigned int i, j, total = 0;
-	u64 roots[2];
+	unsigned int i, j;
 
 	KUNIT_ASSERT_NOT_NULL(test, o);
+	*total = 0;
 	for (i = 0; i < 40; i++) {
 		alloc_objs(test, SPC_SCAN_32, 256, o);
 		for (j = 0; j < 256; j++) {
 			*kaddr(heap, o[j]) = prev;
 			prev = o[j];
 		}
-		total += 256;
+		*total += 256;
 	}
 	roots[0] = prev;
-	/* A root with 1000 children in one noscan-free large object. */
 	roots[1] = alloc_large(test, 8 * 1000, false);
 	for (i = 0; i < 4; i++) {
 		alloc_objs(test, SPC_SCAN_32, 250, o);
 		for (j = 0; j < 250; j++)
 			*kaddr(heap, roots[1] + 8 * (i * 250 + j)) = o[j];
-		total += 250;
+		*total += 250;
 	}
+}
+
+static void gc_test_parallel(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned int total;
+	u64 roots[2];
+
+	build_chain_and_tree(test, roots, &total);
 	mark(test, roots, 2, 4);
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+}
+
+/* With no work buffer at all, rescans still reach everything. */
+static void gc_test_overflow(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	unsigned int total;
+	u64 roots[2];
+
+	build_chain_and_tree(test, roots, &total);
+	KUNIT_EXPECT_GT(test, mark_capped(test, roots, 2, 2, 0), 0u);
 	sweep(heap);
 	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
 	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
@@ -310,6 +346,7 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_large),
 	KUNIT_CASE(gc_test_cached_slots),
 	KUNIT_CASE(gc_test_parallel),
+	KUNIT_CASE(gc_test_overflow),
 	KUNIT_CASE(gc_test_pacer),
 	{}
 };

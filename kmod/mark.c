@@ -17,6 +17,13 @@
  * workers take from the list; a private buffer is never touched by another
  * worker, so pushes and pops need no lock or atomic.
  *
+ * Bounded memory: a process must not make the kernel allocate without
+ * limit, so the buffers of a cycle are capped (mark->max_bufs, 64 MiB).
+ * When no buffer can be had, a grey object is left marked but unscanned
+ * and mark->overflow is set; once the workers are done, every marked
+ * object of the heap is scanned again and marking resumes, until a pass
+ * ends without overflow (libgc's answer to mark stack overflow).
+ *
  * Termination: nbusy counts workers not waiting, and changes only under
  * mark->lock together with the shared list. Work is created only by a busy
  * worker, so nbusy == 0 with an empty list means no grey object is left.
@@ -39,6 +46,7 @@
 #include "arena.h"
 
 #define GCHEAP_WBUF_ENTRIES	510
+#define GCHEAP_MARK_MAX_BUFS	16384	/* 64 MiB of work buffers per cycle */
 #define GCHEAP_SCAN_PIECE	(64UL << 10)
 
 /*
@@ -81,6 +89,7 @@ struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworker
 	INIT_LIST_HEAD(&mark->empty);
 	init_waitqueue_head(&mark->wq);
 	mark->nworkers = nworkers;
+	mark->max_bufs = GCHEAP_MARK_MAX_BUFS;
 	for (i = 0; i < nworkers; i++) {
 		INIT_WORK(&mark->workers[i].work, mark_worker_fn);
 		mark->workers[i].mark = mark;
@@ -102,22 +111,30 @@ void gcheap_mark_destroy(struct gcheap_mark *mark)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_destroy);
 
-/*
- * An empty buffer. Marking cannot drop work, so this may not fail; the
- * buffers are small and their number is bounded by the grey objects.
- */
+/* An empty buffer, or NULL past the cap or without memory. */
 static struct gcheap_wbuf *wbuf_get(struct gcheap_mark *mark)
 {
 	struct gcheap_wbuf *b;
+	bool may_alloc;
 
 	spin_lock(&mark->lock);
 	b = list_first_entry_or_null(&mark->empty, struct gcheap_wbuf, list);
 	if (b)
 		list_del(&b->list);
+	may_alloc = !b && mark->nbufs < mark->max_bufs;
+	if (may_alloc)
+		mark->nbufs++;
 	spin_unlock(&mark->lock);
-	if (!b)
-		b = kmalloc(sizeof(*b), GFP_KERNEL | __GFP_NOFAIL);
-	b->n = 0;
+	if (may_alloc) {
+		b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!b) {
+			spin_lock(&mark->lock);
+			mark->nbufs--;
+			spin_unlock(&mark->lock);
+		}
+	}
+	if (b)
+		b->n = 0;
 	return b;
 }
 
@@ -156,9 +173,17 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_dispose);
 
 static void push(struct gcheap_gcwork *w, u64 e)
 {
-	if (unlikely(w->buf->n == GCHEAP_WBUF_ENTRIES)) {
-		wbuf_publish(w->mark, w->buf);
-		w->buf = wbuf_get(w->mark);
+	if (unlikely(!w->buf || w->buf->n == GCHEAP_WBUF_ENTRIES)) {
+		struct gcheap_wbuf *b = wbuf_get(w->mark);
+
+		if (!b) {
+			/* Marked, not scanned: the rescan pass finds it. */
+			WRITE_ONCE(w->mark->overflow, true);
+			return;
+		}
+		if (w->buf)
+			wbuf_publish(w->mark, w->buf);
+		w->buf = b;
 	}
 	w->buf->e[w->buf->n++] = e;
 }
@@ -340,7 +365,7 @@ static bool get_work(struct gcheap_gcwork *w, u64 *e)
 	struct gcheap_mark *mark = w->mark;
 	struct gcheap_wbuf *b;
 
-	if (likely(w->buf->n)) {
+	if (likely(w->buf && w->buf->n)) {
 		*e = w->buf->e[--w->buf->n];
 		return true;
 	}
@@ -350,7 +375,8 @@ static bool get_work(struct gcheap_gcwork *w, u64 *e)
 		if (b) {
 			list_del(&b->list);
 			mark->nfull--;
-			list_add(&w->buf->list, &mark->empty);
+			if (w->buf)
+				list_add(&w->buf->list, &mark->empty);
 			spin_unlock(&mark->lock);
 			w->buf = b;
 			*e = b->e[--b->n];
@@ -380,10 +406,12 @@ static void balance(struct gcheap_gcwork *w)
 	struct gcheap_wbuf *b;
 	unsigned int half;
 
-	if (w->buf->n < 8 || READ_ONCE(mark->nfull) ||
+	if (!w->buf || w->buf->n < 8 || READ_ONCE(mark->nfull) ||
 	    READ_ONCE(mark->nbusy) == mark->nworkers)
 		return;
 	b = wbuf_get(mark);
+	if (!b)
+		return;
 	half = w->buf->n / 2;
 	memcpy(b->e, w->buf->e + w->buf->n - half, half * sizeof(u64));
 	b->n = half;
@@ -413,12 +441,44 @@ static void mark_worker_fn(struct work_struct *work)
 	mark_work(container_of(work, struct gcheap_mark_worker, work)->mark);
 }
 
-/*
- * Blacken everything reachable from the grey objects queued so far, with
- * mark->nworkers workers: the caller and kernel threads of gcheap_wq.
- * Called again after more roots are greyed (finalizer ordering).
- */
-void gcheap_mark_drain(struct gcheap_mark *mark)
+/* Scan every marked scan object of the heap again (after an overflow). */
+static void rescan_marked(struct gcheap_mark *mark)
+{
+	struct gcheap *heap = mark->heap;
+	struct gcheap_gcwork w;
+	unsigned long pg = 0, i;
+
+	gcheap_gcwork_init(&w, mark);
+	while (pg < heap->npages) {
+		struct gcheap_span *span;
+		unsigned long soff;
+
+		if (!heap->chunks[pg / GCHEAP_CHUNK_PAGES]) {
+			pg = ALIGN(pg + 1, GCHEAP_CHUNK_PAGES);
+			continue;
+		}
+		span = span_of_off(heap, pg << GCHEAP_PAGE_SHIFT);
+		if (!span) {
+			pg++;
+			continue;
+		}
+		pg = span->start + span->npages;
+		if (span->state == GCHEAP_SPAN_INIT || span->spanclass & 1)
+			continue;
+		soff = span->start << GCHEAP_PAGE_SHIFT;
+		if (gcheap_span_is_large(span)) {
+			if (test_bit(0, gcheap_span_mark_bits(span)))
+				scan_heap(&w, soff, span->npages << GCHEAP_PAGE_SHIFT, 0, 0);
+		} else {
+			for_each_set_bit(i, gcheap_span_mark_bits(span), span->nelems)
+				scan_heap(&w, soff + i * span->elemsize, span->elemsize, 0, 0);
+		}
+		cond_resched();
+	}
+	gcheap_gcwork_dispose(&w);
+}
+
+static void drain_once(struct gcheap_mark *mark)
 {
 	unsigned int i;
 
@@ -431,6 +491,22 @@ void gcheap_mark_drain(struct gcheap_mark *mark)
 	mark_work(mark);
 	for (i = 1; i < mark->nworkers; i++)
 		flush_work(&mark->workers[i].work);
+}
+
+/*
+ * Blacken everything reachable from the grey objects queued so far, with
+ * mark->nworkers workers: the caller and kernel threads of gcheap_wq.
+ * Called again after more roots are greyed (finalizer ordering).
+ */
+void gcheap_mark_drain(struct gcheap_mark *mark)
+{
+	drain_once(mark);
+	while (READ_ONCE(mark->overflow)) {
+		WRITE_ONCE(mark->overflow, false);
+		mark->overflows++;
+		rescan_marked(mark);
+		drain_once(mark);
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain);
 

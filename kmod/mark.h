@@ -30,7 +30,10 @@ struct gcheap_mark {
 	unsigned int nfull;
 	unsigned int nbusy;		/* workers not waiting for work */
 	unsigned int nworkers;
+	unsigned int nbufs, max_bufs;	/* buffers allocated, and the cap */
 	bool done;
+	bool overflow;			/* a grey object found no buffer */
+	unsigned int overflows;		/* rescan passes it caused */
 	wait_queue_head_t wq;
 	atomic64_t marked_bytes;
 	struct gcheap_mark_worker workers[];
