@@ -32,6 +32,7 @@
 static pthread_once_t final_once = PTHREAD_ONCE_INIT;
 static int final_err;
 static bool trace;
+static uint64_t traced;		/* the last cycle traced, so each prints once */
 
 /*
  * Threads started by gch_pthread_create() whose start routine and argument
@@ -78,9 +79,12 @@ int gch_collect_init(void)
 /* gctrace-style line for the cycle that just ended (GCHEAP_TRACE=1). */
 static void trace_cycle(const struct gch_stats *before)
 {
+	uint64_t last = __atomic_load_n(&traced, __ATOMIC_RELAXED);
 	struct gch_stats st;
 
-	if (gch_stats(&st) < 0 || st.num_gc == before->num_gc)
+	if (gch_stats(&st) < 0 || st.num_gc == before->num_gc || st.num_gc <= last ||
+	    !__atomic_compare_exchange_n(&traced, &last, st.num_gc, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
 	fprintf(stderr, "gc %llu: %llu -> %llu KiB live, %llu KiB goal, %u threads, pause %llu us%s\n",
 		(unsigned long long)st.num_gc,
@@ -221,6 +225,11 @@ int gch_run_finalizers(void)
 	while ((n = run_batch(batch, false)) > 0)
 		total += n;
 	return n < 0 ? -1 : total;
+}
+
+unsigned long gch_finalizers_queued(void)
+{
+	return gch_heap.ctrl ? (unsigned long)gch_heap.ctrl->finalizers_queued : 0;
 }
 
 int gch_set_finalizer_ex(void *obj, gch_finalizer_fn fn, void *arg, unsigned int flags,

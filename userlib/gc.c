@@ -57,8 +57,9 @@
  * libgcheap's finalizer thread; GC_invoke_finalizers runs those already
  * queued on the calling thread. libgcheap has no switch to hold them for
  * GC_invoke_finalizers alone, so GC_finalize_on_demand is stored and has
- * no effect, and GC_should_invoke_finalizers says 0 (the finalizer thread
- * has them; a "while (GC_should_invoke_finalizers())" loop must end).
+ * no effect. GC_should_invoke_finalizers says whether any are queued (the
+ * module's count): a "while (GC_should_invoke_finalizers())" loop that
+ * calls GC_invoke_finalizers ends, as the queue only shrinks there.
  *
  * Statistics come from gch_stats: heap size is heap_inuse, free bytes
  * heap_inuse - heap_alloc, memory use heap_alloc, bytes since GC
@@ -1385,7 +1386,7 @@ int GC_invoke_finalizers(void)
 
 int GC_should_invoke_finalizers(void)
 {
-	return 0;
+	return initialized() && gch_finalizers_queued() > 0;
 }
 
 /* Disappearing links */

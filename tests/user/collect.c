@@ -382,6 +382,7 @@ static void test_finalizers_and_links(void)
 		gch_run_finalizers();
 	}
 	ok(fin_a > 0 && fin_b > 0, "and neither ran twice");
+	ok(gch_finalizers_queued() == 0, "none left queued");
 	ok(dead_cell && *dead_cell == NULL, "a link to an unreachable object is cleared");
 	ok(live_cell && *live_cell == roots[3], "a link to a live object is not");
 	ok(gch_unregister_link(live_cell) == 0 && gch_unregister_link(live_cell) < 0 &&

@@ -183,6 +183,9 @@ int gch_set_finalizer_ex(void *obj, gch_finalizer_fn fn, void *arg, unsigned int
  */
 int gch_run_finalizers(void);
 
+/* Finalizers found due and not yet taken by any thread (0 if no heap). */
+unsigned long gch_finalizers_queued(void);
+
 /*
  * Disappearing link: *@link is set to NULL when the object holding @obj
  * becomes unreachable (before any finalizer would keep it). @link must be
