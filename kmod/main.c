@@ -297,6 +297,11 @@ static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 	ret = -ENOENT;
 	if (!span)
 		goto out;
+	/* Tiny objects sit inside shared blocks, at any offset: never ours to free. */
+	ret = -EBUSY;
+	if (span->spanclass == GCHEAP_TINY_SPANCLASS)
+		goto out;
+	ret = -ENOENT;
 	idx = gcheap_span_obj_index(heap, span, req.addr);
 	if (idx < 0)
 		goto out;

@@ -378,6 +378,25 @@ static void test_touch_and_fork(void)
 	ok(*(volatile char *)a.base == 1, "the parent's object is intact");
 }
 
+/* Tiny blocks are shared by several objects: the module frees none of them. */
+static void test_tiny_free(void)
+{
+	struct gcheap_span_return ret;
+	struct gcheap_refill t;
+
+	if (!ok(refill(GCHEAP_TINY_SPANCLASS, 0, NULL, &t) == 0, "a span of tiny blocks"))
+		return;
+	/* Keep the first block, give the span back. */
+	ret.base = t.base;
+	memcpy(ret.free, t.free, sizeof(ret.free));
+	ret.free[0] &= ~1ULL;
+	if (!ok(refill(GCHEAP_TINY_SPANCLASS, GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW, &ret,
+		       NULL) == 0, "given back with one block used"))
+		return;
+	BAD(free_obj(t.base, 0), -EBUSY, "free of a tiny block: EBUSY");
+	BAD(free_obj(t.base + 7, 0), -EBUSY, "free of an object inside a tiny block: EBUSY");
+}
+
 static void test_ctrl_page(void)
 {
 	long psz = sysconf(_SC_PAGESIZE);
@@ -558,6 +577,7 @@ int main(void)
 	test_batch();
 	test_large_args();
 	test_touch_and_fork();
+	test_tiny_free();
 	test_ctrl_page();
 	test_collector();
 	return tap_done();
