@@ -218,8 +218,6 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 	int ret = 0;
 
 	lockdep_assert_held(&heap->lock);
-	if (span->spanclass == GCHEAP_TINY_SPANCLASS)
-		return -EBUSY;
 	/* The last cycle may have found it dead already. */
 	if (span->state != GCHEAP_SPAN_INIT && gcheap_sweep_span(heap, span))
 		return -ENOENT;
@@ -260,7 +258,7 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_free_object);
 
 /* GCHEAP_IOC_OBJECT for a small span: what the heap knows of slot @idx. */
-void gcheap_central_describe(struct gcheap *heap, struct gcheap_span *span,
+static void central_describe(struct gcheap *heap, struct gcheap_span *span,
 			     unsigned long idx, struct gcheap_object *obj)
 {
 	struct gcheap_central *c = central_of(heap, span);
@@ -276,4 +274,33 @@ void gcheap_central_describe(struct gcheap *heap, struct gcheap_span *span,
 	if (span->state == GCHEAP_SPAN_CACHED)
 		obj->flags |= GCHEAP_OBJECT_CACHED;
 	spin_unlock(&c->lock);
+}
+
+/*
+ * GCHEAP_IOC_OBJECT: what the heap knows of the object holding obj->addr
+ * (interior pointers included). -ENOENT if no span holds it.
+ */
+int gcheap_object_lookup(struct gcheap *heap, struct gcheap_object *obj)
+{
+	struct gcheap_span *span;
+	u32 idx;
+
+	lockdep_assert_held(&heap->lock);
+	span = gcheap_arena_span_of(heap, obj->addr);
+	if (!span || span->state == GCHEAP_SPAN_INIT)
+		return -ENOENT;
+	obj->spanclass = span->spanclass;
+	obj->base = gcheap_span_base(heap, span);
+	if (gcheap_span_is_large(span)) {
+		obj->objsize = (u64)span->npages << GCHEAP_PAGE_SHIFT;
+		obj->flags = GCHEAP_OBJECT_ALLOCATED;
+		return 0;
+	}
+	idx = gcheap_obj_index(gcheap_span_class(span), obj->addr - obj->base);
+	if (idx >= span->nelems)	/* the span's unused tail */
+		return -ENOENT;
+	obj->base += (u64)idx * span->elemsize;
+	obj->objsize = span->elemsize;
+	central_describe(heap, span, idx, obj);
+	return 0;
 }

@@ -11,8 +11,7 @@ struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gche
 						const struct gcheap_span_return *ret);
 void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 				 const u64 *unused);
-void gcheap_central_describe(struct gcheap *heap, struct gcheap_span *span,
-			     unsigned long idx, struct gcheap_object *obj);
+int gcheap_object_lookup(struct gcheap *heap, struct gcheap_object *obj);
 int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 			       unsigned long idx);
 

@@ -25,7 +25,6 @@
 #include <linux/sched/signal.h>
 #include "finalizer.h"
 #include "central.h"
-#include "arena.h"
 
 struct gcheap_special {
 	struct list_head ready;	/* on heap->final_ready once queued */
@@ -73,27 +72,14 @@ static void publish_queued(struct gcheap *heap)
 static unsigned long object_base(struct gcheap *heap, unsigned long addr)
 {
 	struct gcheap_object obj = { .addr = addr };
-	struct gcheap_span *span;
-	unsigned long base = 0;
+	int ret;
 
 	mutex_lock(&heap->lock);
-	span = gcheap_arena_span_of(heap, addr);
-	if (span && span->state != GCHEAP_SPAN_INIT) {
-		if (gcheap_span_is_large(span)) {
-			base = gcheap_span_base(heap, span);
-		} else {
-			unsigned long off = addr - gcheap_span_base(heap, span);
-			u32 idx = gcheap_obj_index(gcheap_span_class(span), off);
-
-			if (idx < span->nelems) {
-				gcheap_central_describe(heap, span, idx, &obj);
-				if (obj.flags & (GCHEAP_OBJECT_ALLOCATED | GCHEAP_OBJECT_CACHED))
-					base = gcheap_span_base(heap, span) + idx * span->elemsize;
-			}
-		}
-	}
+	ret = gcheap_object_lookup(heap, &obj);
 	mutex_unlock(&heap->lock);
-	return base;
+	if (ret || !(obj.flags & (GCHEAP_OBJECT_ALLOCATED | GCHEAP_OBJECT_CACHED)))
+		return 0;
+	return obj.base;
 }
 
 int gcheap_finalizer_set(struct gcheap *heap, struct gcheap_finalizer *req)
@@ -248,7 +234,7 @@ void gcheap_final_mark_queued(struct gcheap *heap, struct gcheap_gcwork *w)
 /* Step 1: clear the links of objects the roots do not reach. */
 void gcheap_links_clear(struct gcheap *heap)
 {
-	unsigned long idx, base;
+	unsigned long idx;
 	void *entry;
 
 	lockdep_assert_held(&heap->special_lock);
@@ -256,12 +242,12 @@ void gcheap_links_clear(struct gcheap *heap)
 		unsigned long obj = heap->base + xa_to_value(entry) * 8;
 		unsigned long link = idx * 8;
 
-		if (gcheap_marked(heap, obj, &base))
+		if (gcheap_marked(heap, obj))
 			continue;
 		xa_erase(&heap->links, idx);
 		/* A link in a dead object goes with it, unwritten. */
 		if (link - heap->base < heap->npages << GCHEAP_PAGE_SHIFT &&
-		    !gcheap_marked(heap, link, &base))
+		    !gcheap_marked(heap, link))
 			continue;
 		/* A link the process unmapped is simply dropped. */
 		if (put_user(0UL, (unsigned long __user *)link))
@@ -288,12 +274,12 @@ void gcheap_final_scan_ordered(struct gcheap *heap, struct gcheap_gcwork *w)
 void gcheap_final_queue_dead(struct gcheap *heap, struct gcheap_gcwork *w)
 {
 	struct gcheap_special *sp;
-	unsigned long idx, base;
+	unsigned long idx;
 	bool queued = false;
 
 	lockdep_assert_held(&heap->special_lock);
 	xa_for_each(&heap->finalizers, idx, sp) {
-		if (gcheap_marked(heap, sp->obj, &base))
+		if (gcheap_marked(heap, sp->obj))
 			continue;
 		gcheap_grey(w, sp->obj);
 		xa_erase(&heap->finalizers, idx);

@@ -64,10 +64,8 @@ static void mark_roots(struct gcheap *heap, const struct gcheap_stack *st)
 	struct gcheap_gcwork w;
 
 	gcheap_gcwork_init(&w, heap->mark);
-	if (st->hi) {
-		gcheap_scan_words(&w, st->regs, GCHEAP_NREGS, 0, 0);
-		gcheap_scan_user(&w, st->lo, st->hi);
-	}
+	if (st->hi)
+		gcheap_scan_stack(&w, st);
 	gcheap_roots_scan(heap, &w);
 	gcheap_final_mark_queued(heap, &w);
 	gcheap_gcwork_dispose(&w);
@@ -158,7 +156,7 @@ static bool gc_needed(struct gcheap *heap)
 	bool ret;
 
 	mutex_lock(&heap->lock);
-	ret = heap->live_bytes >= heap->next_gc;
+	ret = gcheap_pacer_due(heap);
 	mutex_unlock(&heap->lock);
 	return ret;
 }

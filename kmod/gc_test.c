@@ -103,9 +103,7 @@ static void sweep(struct gcheap *heap)
 
 static bool marked(struct gcheap *heap, unsigned long addr)
 {
-	unsigned long base;
-
-	return gcheap_marked(heap, addr, &base);
+	return gcheap_marked(heap, addr);
 }
 
 static void gc_test_cycle(struct kunit *test)

@@ -251,28 +251,36 @@ out_free:
 	return ret;
 }
 
-static long gcheap_ioc_alloc_large(struct gcheap *heap, void __user *uarg)
+/*
+ * An ioctl that writes back: in, probe the write-back before acting (a
+ * change must never be made and then lost to -EFAULT), act, out.
+ */
+#define GCHEAP_INOUT_IOCTL(name, type, ver0, ...)				\
+static long gcheap_ioc_##name(struct gcheap *heap, void __user *uarg)		\
+{										\
+	struct type req;							\
+	int ret = gcheap_args_in(&req, sizeof(req), ver0, uarg);		\
+										\
+	if (!ret)								\
+		ret = gcheap_args_out(uarg, &req, sizeof(req));			\
+	if (!ret)								\
+		ret = (__VA_ARGS__);						\
+	return ret ? ret : gcheap_args_out(uarg, &req, sizeof(req));		\
+}
+
+/* Only a thread the collector can stop may allocate. */
+static int gcheap_alloc_large_attached(struct gcheap *heap, struct gcheap_large *req)
 {
-	struct gcheap_large req;
 	int ret;
 
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_LARGE_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
 	mutex_lock(&heap->lock);
 	ret = gcheap_m_current(heap) ? 0 : -EPERM;
 	mutex_unlock(&heap->lock);
-	if (ret)
-		return ret;
-	/* An ioctl that allocates must fail before it changes anything. */
-	ret = gcheap_args_out(uarg, &req, sizeof(req));
-	if (ret)
-		return ret;
-	ret = gcheap_large_alloc(heap, &req);
-	if (ret)
-		return ret;
-	return gcheap_args_out(uarg, &req, sizeof(req));
+	return ret ? ret : gcheap_large_alloc(heap, req);
 }
+
+GCHEAP_INOUT_IOCTL(alloc_large, gcheap_large, GCHEAP_LARGE_SIZE_VER0,
+		   gcheap_alloc_large_attached(heap, &req))
 
 static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 {
@@ -323,8 +331,6 @@ out:
 static long gcheap_ioc_object(struct gcheap *heap, void __user *uarg)
 {
 	struct gcheap_object req;
-	struct gcheap_span *span;
-	unsigned long off;
 	int ret;
 
 	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_OBJECT_SIZE_VER0, uarg);
@@ -333,30 +339,9 @@ static long gcheap_ioc_object(struct gcheap *heap, void __user *uarg)
 	if (req.spanclass || req.base || req.objsize || req.flags)
 		return -EINVAL;
 	mutex_lock(&heap->lock);
-	span = gcheap_arena_span_of(heap, req.addr);
-	if (!span || span->state == GCHEAP_SPAN_INIT) {
-		mutex_unlock(&heap->lock);
-		return -ENOENT;
-	}
-	req.spanclass = span->spanclass;
-	off = req.addr - gcheap_span_base(heap, span);
-	if (gcheap_span_is_large(span)) {
-		req.base = gcheap_span_base(heap, span);
-		req.objsize = (u64)span->npages << GCHEAP_PAGE_SHIFT;
-		req.flags = GCHEAP_OBJECT_ALLOCATED;
-	} else {
-		u32 idx = gcheap_obj_index(gcheap_span_class(span), off);
-
-		if (idx >= span->nelems) {	/* the span's unused tail */
-			mutex_unlock(&heap->lock);
-			return -ENOENT;
-		}
-		req.base = gcheap_span_base(heap, span) + (u64)idx * span->elemsize;
-		req.objsize = span->elemsize;
-		gcheap_central_describe(heap, span, idx, &req);
-	}
+	ret = gcheap_object_lookup(heap, &req);
 	mutex_unlock(&heap->lock);
-	return gcheap_args_out(uarg, &req, sizeof(req));
+	return ret ? ret : gcheap_args_out(uarg, &req, sizeof(req));
 }
 
 static long gcheap_ioc_stats(struct gcheap *heap, void __user *uarg)
@@ -392,23 +377,6 @@ GCHEAP_IN_IOCTL(park, gcheap_park, GCHEAP_PARK_SIZE_VER0, gcheap_stw_park(heap, 
 GCHEAP_IN_IOCTL(gc, gcheap_gc, GCHEAP_GC_SIZE_VER0, gcheap_gc(heap, &req))
 GCHEAP_IN_IOCTL(root, gcheap_root, GCHEAP_ROOT_SIZE_VER0, gcheap_root_op(heap, &req))
 GCHEAP_IN_IOCTL(link, gcheap_link, GCHEAP_LINK_SIZE_VER0, gcheap_link_op(heap, &req))
-
-/*
- * An ioctl that writes back: in, probe the write-back before acting (a
- * change must never be made and then lost to -EFAULT), act, out.
- */
-#define GCHEAP_INOUT_IOCTL(name, type, ver0, ...)				\
-static long gcheap_ioc_##name(struct gcheap *heap, void __user *uarg)		\
-{										\
-	struct type req;							\
-	int ret = gcheap_args_in(&req, sizeof(req), ver0, uarg);		\
-										\
-	if (!ret)								\
-		ret = gcheap_args_out(uarg, &req, sizeof(req));			\
-	if (!ret)								\
-		ret = (__VA_ARGS__);						\
-	return ret ? ret : gcheap_args_out(uarg, &req, sizeof(req));		\
-}
 
 GCHEAP_INOUT_IOCTL(finalizer, gcheap_finalizer, GCHEAP_FINALIZER_SIZE_VER0,
 		   gcheap_finalizer_set(heap, &req))

@@ -197,6 +197,24 @@ static struct gcheap_span *span_of_off(struct gcheap *heap, unsigned long off)
 	return chunk ? chunk->spans[pg % GCHEAP_CHUNK_PAGES] : NULL;
 }
 
+/*
+ * The span whose object holds heap offset @off and, in *@idx, the object's
+ * slot (0 for a large span); NULL if no object does. The world is stopped.
+ */
+static struct gcheap_span *object_at(struct gcheap *heap, unsigned long off,
+				     unsigned long *idx)
+{
+	struct gcheap_span *span = span_of_off(heap, off);
+
+	if (!span || span->state == GCHEAP_SPAN_INIT)
+		return NULL;
+	*idx = 0;
+	if (gcheap_span_is_large(span))
+		return span;
+	*idx = gcheap_obj_index(gcheap_span_class(span), off - (span->start << GCHEAP_PAGE_SHIFT));
+	return *idx < span->nelems ? span : NULL;
+}
+
 /* Queue a large object's scan in pieces. */
 static void push_large(struct gcheap_gcwork *w, unsigned long off, unsigned long len)
 {
@@ -211,45 +229,40 @@ static void push_large(struct gcheap_gcwork *w, unsigned long off, unsigned long
 
 /*
  * Mark the object holding heap offset @off if it is allocated, and queue
- * it for scanning unless it is noscan. Returns the span, NULL if @off is
- * in no object.
+ * it for scanning unless it is noscan.
  */
-static struct gcheap_span *grey_off(struct gcheap_gcwork *w, unsigned long off)
+static void grey_off(struct gcheap_gcwork *w, unsigned long off)
 {
-	struct gcheap *heap = w->mark->heap;
-	struct gcheap_span *span = span_of_off(heap, off);
+	struct gcheap_span *span;
 	unsigned long soff, idx;
 	unsigned long *markbits;
 	bool cached_slot;
 
-	if (!span || span->state == GCHEAP_SPAN_INIT)
-		return NULL;
+	span = object_at(w->mark->heap, off, &idx);
+	if (!span)
+		return;
 	soff = span->start << GCHEAP_PAGE_SHIFT;
 	markbits = gcheap_span_mark_bits(span);
 	if (gcheap_span_is_large(span)) {
 		if (test_bit(0, markbits) || test_and_set_bit(0, markbits))
-			return span;
+			return;
 		w->marked_bytes += span->npages << GCHEAP_PAGE_SHIFT;
 		if (!(span->spanclass & 1))
 			push_large(w, soff, span->npages << GCHEAP_PAGE_SHIFT);
-		return span;
+		return;
 	}
-	idx = gcheap_obj_index(gcheap_span_class(span), off - soff);
-	if (idx >= span->nelems)
-		return NULL;
 	cached_slot = span->state == GCHEAP_SPAN_CACHED &&
 		      test_bit(idx, gcheap_span_cache_free(span));
 	if (!cached_slot && !test_bit(idx, gcheap_span_alloc_bits(span)))
-		return NULL;
+		return;
 	if (test_bit(idx, markbits) || test_and_set_bit(idx, markbits))
-		return span;
+		return;
 	/* Slots a cache holds are already counted whole in live_bytes. */
 	if (!cached_slot)
 		w->marked_bytes += span->elemsize;
 	if (!(span->spanclass & 1))
 		push(w, (soff + idx * span->elemsize) |
 		     (u64)(span->elemsize / sizeof(u64)) << ENTRY_OFF_BITS);
-	return span;
 }
 
 void gcheap_grey(struct gcheap_gcwork *w, unsigned long addr)
@@ -309,13 +322,13 @@ static void scan_heap(struct gcheap_gcwork *w, unsigned long off, unsigned long 
 void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore_self)
 {
 	struct gcheap *heap = w->mark->heap;
-	unsigned long off = base - heap->base, len;
+	unsigned long off = base - heap->base, len, idx;
 	struct gcheap_span *span;
 
 	if (off >= heap->npages << GCHEAP_PAGE_SHIFT)
 		return;
-	span = span_of_off(heap, off);
-	if (!span || span->state == GCHEAP_SPAN_INIT || span->spanclass & 1)
+	span = object_at(heap, off, &idx);
+	if (!span || span->spanclass & 1)
 		return;
 	len = gcheap_span_is_large(span) ? span->npages << GCHEAP_PAGE_SHIFT : span->elemsize;
 	if (ignore_self)
@@ -349,6 +362,13 @@ int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi
 		cond_resched();
 	}
 	return ret;
+}
+
+/* A thread's stack range and the registers it saved: roots. */
+void gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st)
+{
+	gcheap_scan_words(w, st->regs, GCHEAP_NREGS, 0, 0);
+	gcheap_scan_user(w, st->lo, st->hi);
 }
 
 static void scan_entry(struct gcheap_gcwork *w, u64 e)
@@ -512,27 +532,16 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain);
 
 /*
  * Whether the object holding @addr is marked (a large one, or a small
- * allocated one), and its first byte in *@base. The world is stopped.
+ * allocated one). The world is stopped.
  */
-bool gcheap_marked(struct gcheap *heap, unsigned long addr, unsigned long *base)
+bool gcheap_marked(struct gcheap *heap, unsigned long addr)
 {
-	unsigned long off = addr - heap->base, soff, idx;
+	unsigned long off = addr - heap->base, idx;
 	struct gcheap_span *span;
 
 	if (off >= heap->npages << GCHEAP_PAGE_SHIFT)
 		return false;
-	span = span_of_off(heap, off);
-	if (!span || span->state == GCHEAP_SPAN_INIT)
-		return false;
-	soff = span->start << GCHEAP_PAGE_SHIFT;
-	if (gcheap_span_is_large(span)) {
-		*base = heap->base + soff;
-		return test_bit(0, gcheap_span_mark_bits(span));
-	}
-	idx = gcheap_obj_index(gcheap_span_class(span), off - soff);
-	if (idx >= span->nelems)
-		return false;
-	*base = heap->base + soff + idx * span->elemsize;
-	return test_bit(idx, gcheap_span_mark_bits(span));
+	span = object_at(heap, off, &idx);
+	return span && test_bit(idx, gcheap_span_mark_bits(span));
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_marked);

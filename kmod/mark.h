@@ -47,9 +47,10 @@ void gcheap_grey(struct gcheap_gcwork *w, unsigned long addr);
 void gcheap_scan_words(struct gcheap_gcwork *w, const u64 *words, size_t n,
 		       unsigned long skip_lo, unsigned long skip_hi);
 int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi);
+void gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st);
 void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore_self);
 void gcheap_mark_drain(struct gcheap_mark *mark);
-bool gcheap_marked(struct gcheap *heap, unsigned long addr, unsigned long *base);
+bool gcheap_marked(struct gcheap *heap, unsigned long addr);
 unsigned int gcheap_mark_workers(void);
 
 /* The module's workqueue: mark workers and background sweepers. */

@@ -44,9 +44,15 @@ u64 gcheap_pacer_goal(u64 marked, int gogc)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_goal);
 
+/* The heap has reached its goal: a cycle is due. */
+bool gcheap_pacer_due(const struct gcheap *heap)
+{
+	return heap->live_bytes >= heap->next_gc;
+}
+
 static void update_wanted(struct gcheap *heap)
 {
-	WRITE_ONCE(heap->ctrl->gc_wanted, heap->live_bytes >= heap->next_gc);
+	WRITE_ONCE(heap->ctrl->gc_wanted, gcheap_pacer_due(heap));
 	WRITE_ONCE(heap->ctrl->next_gc, heap->next_gc);
 }
 

@@ -207,8 +207,7 @@ static void scan_stack(struct gcheap *heap, const struct gcheap_stack *st)
 	struct gcheap_gcwork w;
 
 	gcheap_gcwork_init(&w, heap->mark);
-	gcheap_scan_words(&w, st->regs, GCHEAP_NREGS, 0, 0);
-	gcheap_scan_user(&w, st->lo, st->hi);
+	gcheap_scan_stack(&w, st);
 	gcheap_gcwork_dispose(&w);
 }
 

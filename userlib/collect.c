@@ -302,9 +302,20 @@ int gch_unregister_link(void **link)
 	return ioctl(gch_heap.fd, GCHEAP_IOC_LINK, &req) < 0 ? -1 : 0;
 }
 
+static void starting_remove(struct gch_start *st)
+{
+	struct gch_start **pp;
+
+	pthread_mutex_lock(&starting_lock);
+	for (pp = &starting; *pp != st; pp = &(*pp)->next)
+		;
+	*pp = st->next;
+	pthread_mutex_unlock(&starting_lock);
+}
+
 static void *thread_start(void *p)
 {
-	struct gch_start *st = p, **pp;
+	struct gch_start *st = p;
 	void *(*fn)(void *);
 	void *arg;
 
@@ -314,18 +325,14 @@ static void *thread_start(void *p)
 	}
 	fn = st->fn;
 	arg = st->arg;
-	pthread_mutex_lock(&starting_lock);
-	for (pp = &starting; *pp != st; pp = &(*pp)->next)
-		;
-	*pp = st->next;
-	pthread_mutex_unlock(&starting_lock);
+	starting_remove(st);
 	return fn(arg);
 }
 
 int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*start)(void *), void *arg)
 {
-	struct gch_start *st, **pp;
+	struct gch_start *st;
 	int err;
 
 	st = gch_alloc(sizeof(*st));
@@ -338,12 +345,7 @@ int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 	starting = st;
 	pthread_mutex_unlock(&starting_lock);
 	err = pthread_create(thread, attr, thread_start, st);
-	if (err) {
-		pthread_mutex_lock(&starting_lock);
-		for (pp = &starting; *pp != st; pp = &(*pp)->next)
-			;
-		*pp = st->next;
-		pthread_mutex_unlock(&starting_lock);
-	}
+	if (err)
+		starting_remove(st);
 	return err;
 }

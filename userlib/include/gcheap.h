@@ -148,8 +148,8 @@ int gch_collect(void);
  * Set GOGC: the next cycle starts when the heap has grown by @percent
  * since the last one found it live (Go's rule, 4 MiB at least). A negative
  * value turns automatic collection off (gch_collect still works). Returns
- * the previous value. The environment's GOGC ("off" or a number) sets the
- * heap's initial value.
+ * the previous value (-1: it was off), or -2 with errno on failure. The
+ * environment's GOGC ("off" or a number) sets the heap's initial value.
  */
 int gch_set_gogc(int percent);
 
