@@ -14,6 +14,12 @@ kml=/sys/kernel/debug/kmemleak
 # Leaks from boot are not ours: forget them before anything of ours runs.
 [ -w $kml ] && echo clear > $kml
 
+# A task blocked for half the run is hung; a shorter limit would flag work
+# that is only slow (a KUnit module's init runs every case while insmod
+# waits, and a TCG guest on a busy host runs several times slower).
+ht=/proc/sys/kernel/hung_task_timeout_secs
+[ -w $ht ] && echo $((DEADLINE / 2 > 120 ? DEADLINE / 2 : 120)) > $ht
+
 harness_error() { echo "@@GCHEAP-HARNESS-ERROR $*@@"; }
 loaded=
 for m in $MODULES; do
