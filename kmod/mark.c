@@ -158,14 +158,25 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_put);
 
 /*
  * The cycle is over (done or given up): from now on no scanner of user
- * memory greys anything. Waits only for greying in progress, never for
- * user memory.
+ * memory greys anything, so no buffer is needed but the one each late
+ * scanner holds. Waits only for greying in progress, never for user
+ * memory: a scanner stuck on its stack keeps one buffer, not the cycle's.
  */
 void gcheap_mark_close(struct gcheap_mark *mark)
 {
+	struct gcheap_wbuf *b, *tmp;
+	LIST_HEAD(spare);
+
 	down_write(&mark->close_sem);
 	mark->closed = true;
 	up_write(&mark->close_sem);
+	spin_lock(&mark->lock);
+	list_splice_init(&mark->empty, &spare);
+	list_splice_init(&mark->full, &spare);
+	mark->nfull = 0;
+	spin_unlock(&mark->lock);
+	list_for_each_entry_safe(b, tmp, &spare, list)
+		kfree(b);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_close);
 
