@@ -57,7 +57,8 @@ MODULE_PARM_DESC(stw_signal, "Real-time signal that stops a heap's threads (defa
 
 static unsigned int stw_timeout_ms = 5000;
 module_param(stw_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(stw_timeout_ms, "How long a stop waits for every thread to park, ms (default 5000)");
+MODULE_PARM_DESC(stw_timeout_ms,
+		 "How long a stop waits for every thread to park, then for each to scan its stack, ms (default 5000)");
 
 /* The largest stack range a thread may ask to have scanned. */
 #define GCHEAP_MAX_STACK	BIT(30)
@@ -254,14 +255,23 @@ static struct gcheap_mark *take_scan(struct gcheap *heap, struct gcheap_m *m, u3
 	return mark;
 }
 
-/* @m has scanned, or stopped scanning: the collector waits no more for it. */
-static void scan_done(struct gcheap *heap, struct gcheap_m *m)
+/*
+ * @m has scanned, or stopped scanning: the collector waits no more for it.
+ * Past a given-up stop (seq moved on) there is nothing to report.
+ */
+static void scan_done(struct gcheap *heap, struct gcheap_m *m, u32 seq)
 {
+	bool now;
+
 	mutex_lock(&heap->lock);
-	m->scan_owed = false;
+	now = heap->ctrl->stw_seq == seq;
+	if (now) {
+		m->scan_owed = false;
+		atomic_dec(&heap->nscanning);
+	}
 	mutex_unlock(&heap->lock);
-	atomic_dec(&heap->nscanning);
-	wake_up_all(&heap->stw_wq);
+	if (now)
+		wake_up_all(&heap->stw_wq);
 }
 
 static bool stw_over(struct gcheap *heap, u32 seq)
@@ -316,7 +326,7 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 	if (mark) {
 		scan_stack(mark, st);
 		gcheap_mark_put(mark);
-		scan_done(heap, m);
+		scan_done(heap, m, seq);
 	}
 	if (wait_event_killable(heap->stw_wq, stw_over(heap, seq)))
 		return -EINTR;
