@@ -8,7 +8,9 @@
  *  2. stop the world (stw.c); take back the caches of dead threads and
  *     sweep what was left (spans caches gave back meanwhile);
  *  3. roots: every parked thread scans its own stack, the collector scans
- *     its own, the root ranges and the queued finalizers' objects;
+ *     its own, the root ranges and the queued finalizers' objects; a
+ *     thread that does not scan in time, or a fatal signal, gives the
+ *     cycle up here (nothing marked stays marked, nothing is freed);
  *  4. mark (mark.c), then links and finalizers (finalizer.c), mark again;
  *  5. mark termination: sweepgen += 2, which makes every span unswept;
  *     the pacer sets the next goal from the bytes marked; start the world;
@@ -107,15 +109,14 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 	gcheap_sweep_all(heap);
 
 	ret = mutex_lock_killable(&heap->special_lock);
-	if (ret)
-		goto out;
+	if (ret) {
+		gcheap_mark_put(mark);
+		return ret;
+	}
 	t0 = ktime_get_ns();
 	ret = gcheap_stop_the_world(heap);
 	if (ret) {
-		mutex_lock(&heap->lock);
-		heap->stw_timeouts += ret == -ETIMEDOUT;
-		mutex_unlock(&heap->lock);
-		mutex_unlock(&heap->special_lock);
+		gcheap_mark_put(mark);
 		goto out;
 	}
 	mutex_lock(&heap->lock);
@@ -123,16 +124,24 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 	mutex_unlock(&heap->lock);
 	gcheap_sweep_all(heap);
 
-	heap->mark = mark;
-	gcheap_stw_scan_stacks(heap);
-	mark_roots(heap, &req->stack);
-	gcheap_mark_drain(mark);
+	/* From here heap->mark holds the collector's reference. */
+	ret = gcheap_stw_scan_stacks(heap, mark);
+	if (!ret) {
+		mark_roots(heap, &req->stack);
+		gcheap_mark_drain(mark);
+		/* Roots were read short for a fatal signal: the mark is incomplete. */
+		if (fatal_signal_pending(current))
+			ret = -EINTR;
+	}
+	if (ret) {
+		gcheap_stw_give_up(heap);
+		goto out;
+	}
 	gcheap_links_clear(heap);
 	if (!xa_empty(&heap->finalizers)) {
 		mark_finalizers(heap, false);
 		mark_finalizers(heap, true);
 	}
-	heap->mark = NULL;
 
 	mutex_lock(&heap->lock);
 	marked = atomic64_read(&mark->marked_bytes) + heap->cached_free_bytes;
@@ -144,10 +153,15 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 	WRITE_ONCE(heap->ctrl->gc_done, heap->ctrl->gc_done + 1);
 	gcheap_sweep_start_background(heap);
 	mutex_unlock(&heap->lock);
+	gcheap_stw_end_mark(heap);
 	gcheap_start_the_world(heap);
-	mutex_unlock(&heap->special_lock);
 out:
-	gcheap_mark_destroy(mark);
+	if (ret) {
+		mutex_lock(&heap->lock);
+		heap->stw_timeouts += ret == -ETIMEDOUT;
+		mutex_unlock(&heap->lock);
+	}
+	mutex_unlock(&heap->special_lock);
 	return ret;
 }
 

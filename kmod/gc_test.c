@@ -3,14 +3,19 @@
  * KUnit suite for the collector's core: marking of hand-built object graphs
  * (cycles, interior pointers, large objects scanned in pieces, noscan
  * objects, slots a cache holds), parallel marking of long chains and wide
- * trees, marking with no work buffer at all (overflow rescans), sweep
- * accounting, and the pacer's goal arithmetic. Objects are
- * written through the kernel's mapping; "roots" are kernel arrays.
+ * trees, marking with no work buffer or almost none (overflow rescans),
+ * helpers that never get to start, the size of a work buffer, a mark
+ * closed or given up, sweep accounting, and the pacer's goal arithmetic.
+ * Objects are written through the kernel's mapping; "roots" are kernel
+ * arrays.
  */
 #include <kunit/test.h>
 #include <linux/bitmap.h>
+#include <linux/completion.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include "testheap.h"
 #include "central.h"
 #include "arena.h"
@@ -83,7 +88,7 @@ static unsigned int mark_capped(struct kunit *test, const u64 *roots, size_t n,
 	gcheap_gcwork_dispose(&w);
 	gcheap_mark_drain(m);
 	overflows = m->overflows;
-	gcheap_mark_destroy(m);
+	gcheap_mark_put(m);
 	return overflows;
 }
 
@@ -252,8 +257,12 @@ static void gc_test_cached_slots(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, heap->spans_cached, 1ul);
 }
 
-/* A chain and a wide tree, marked by several workers, or with no buffers. */
-static void build_chain_and_tree(struct kunit *test, u64 *roots, unsigned int *total)
+/*
+ * A chain of @chain_spans spans' worth of objects and a wide tree, marked
+ * by several workers, or with few buffers.
+ */
+static void build_chain_and_tree(struct kunit *test, u64 *roots, unsigned int *total,
+				 unsigned int chain_spans)
 {
 	struct gcheap *heap = test->priv;
 	unsigned long *o = kunit_kcalloc(test, 256, sizeof(*o), GFP_KERNEL);
@@ -262,7 +271,7 @@ static void build_chain_and_tree(struct kunit *test, u64 *roots, unsigned int *t
 
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	*total = 0;
-	for (i = 0; i < 40; i++) {
+	for (i = 0; i < chain_spans; i++) {
 		alloc_objs(test, SPC_SCAN_32, 256, o);
 		for (j = 0; j < 256; j++) {
 			*kaddr(heap, o[j]) = prev;
@@ -286,25 +295,153 @@ static void gc_test_parallel(struct kunit *test)
 	unsigned int total;
 	u64 roots[2];
 
-	build_chain_and_tree(test, roots, &total);
+	build_chain_and_tree(test, roots, &total, 40);
 	mark(test, roots, 2, 4);
 	sweep(heap);
 	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
 	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
 }
 
-/* With no work buffer at all, rescans still reach everything. */
+/*
+ * With no work buffer at all, or one for the tree's 1000 children,
+ * rescans still reach everything. Each rescan pass goes one link down the
+ * chain and costs a pass over the heap, so the chain is short: two spans
+ * (512 passes) test the same as forty did, at a 400th of the cost.
+ */
 static void gc_test_overflow(struct kunit *test)
 {
 	struct gcheap *heap = test->priv;
 	unsigned int total;
 	u64 roots[2];
 
-	build_chain_and_tree(test, roots, &total);
+	build_chain_and_tree(test, roots, &total, 2);
 	KUNIT_EXPECT_GT(test, mark_capped(test, roots, 2, 2, 0), 0u);
 	sweep(heap);
 	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
 	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+	KUNIT_EXPECT_GT(test, mark_capped(test, roots, 2, 2, 1), 0u);
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+}
+
+/* A work item that holds a workqueue's only active slot until released. */
+struct blocker {
+	struct work_struct work;
+	struct completion release;
+};
+
+static void blocker_fn(struct work_struct *work)
+{
+	wait_for_completion(&container_of(work, struct blocker, work)->release);
+}
+
+struct drainer {
+	struct gcheap_mark *mark;
+	struct completion done;
+};
+
+static int drainer_fn(void *arg)
+{
+	struct drainer *d = arg;
+
+	gcheap_mark_drain(d->mark);
+	complete(&d->done);
+	return 0;
+}
+
+/*
+ * Helpers queued behind a saturated workqueue never start before the drain
+ * ends: the collector must finish alone, not wait for them (Go's rule).
+ */
+static void gc_test_unstarted_helpers(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct workqueue_struct *wq;
+	struct blocker b;
+	struct drainer d;
+	struct gcheap_gcwork w;
+	struct task_struct *t;
+	unsigned int total;
+	bool finished;
+	u64 roots[2];
+
+	build_chain_and_tree(test, roots, &total, 4);
+	wq = alloc_workqueue("gcheap_test_full", WQ_UNBOUND, 1);
+	KUNIT_ASSERT_NOT_NULL(test, wq);
+	INIT_WORK_ONSTACK(&b.work, blocker_fn);
+	init_completion(&b.release);
+	queue_work(wq, &b.work);
+	d.mark = gcheap_mark_create(heap, 4);
+	KUNIT_ASSERT_NOT_NULL(test, d.mark);
+	d.mark->workq = wq;
+	init_completion(&d.done);
+	gcheap_gcwork_init(&w, d.mark);
+	gcheap_scan_words(&w, roots, 2, 0, 0);
+	gcheap_gcwork_dispose(&w);
+	t = kthread_run(drainer_fn, &d, "gcheap_test_drain");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	finished = wait_for_completion_timeout(&d.done, 30 * HZ);
+	/* Let the queue go: a drain that waited for the helpers ends too. */
+	complete(&b.release);
+	if (!finished)
+		wait_for_completion(&d.done);
+	destroy_workqueue(wq);
+	destroy_work_on_stack(&b.work);
+	KUNIT_EXPECT_TRUE_MSG(test, finished, "the drain waited for helpers that never started");
+	gcheap_mark_put(d.mark);
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+}
+
+/* A work buffer is one page, and the cap on them is 64 MiB. */
+static void gc_test_wbuf_size(struct kunit *test)
+{
+	struct gcheap_mark *m = gcheap_mark_create(test->priv, 1);
+	struct gcheap_gcwork w;
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	gcheap_gcwork_init(&w, m);
+	KUNIT_ASSERT_NOT_NULL(test, w.buf);
+	KUNIT_EXPECT_EQ(test, ksize(w.buf), PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, (u64)m->max_bufs * ksize(w.buf), 64ull << 20);
+	gcheap_gcwork_dispose(&w);
+	gcheap_mark_put(m);
+}
+
+/*
+ * A closed mark greys nothing a late scanner reads; a cycle given up
+ * leaves no mark bit set.
+ */
+static void gc_test_closed_mark(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_stack st = { };
+	struct gcheap_mark *m;
+	struct gcheap_gcwork w;
+	unsigned long o[2];
+
+	alloc_objs(test, SPC_SCAN_32, 2, o);
+	m = gcheap_mark_create(heap, 1);
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	gcheap_gcwork_init(&w, m);
+	st.regs[0] = o[0];
+	KUNIT_EXPECT_EQ(test, gcheap_scan_stack(&w, &st), 0);
+	KUNIT_EXPECT_TRUE(test, marked(heap, o[0]));
+	/* A scanner holding its own reference outlives the collector's. */
+	gcheap_mark_get(m);
+	gcheap_mark_close(m);
+	gcheap_mark_put(m);
+	st.regs[0] = o[1];
+	KUNIT_EXPECT_EQ(test, gcheap_scan_stack(&w, &st), -ECANCELED);
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[1]));
+	gcheap_gcwork_dispose(&w);
+	gcheap_mark_put(m);
+	gcheap_mark_clear(heap);
+	KUNIT_EXPECT_FALSE(test, marked(heap, o[0]));
+	sweep(heap);
+	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
 }
 
 static void gc_test_pacer(struct kunit *test)
@@ -345,6 +482,9 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_cached_slots),
 	KUNIT_CASE(gc_test_parallel),
 	KUNIT_CASE(gc_test_overflow),
+	KUNIT_CASE(gc_test_unstarted_helpers),
+	KUNIT_CASE(gc_test_wbuf_size),
+	KUNIT_CASE(gc_test_closed_mark),
 	KUNIT_CASE(gc_test_pacer),
 	{}
 };

@@ -78,7 +78,8 @@ struct gcheap {
 	wait_queue_head_t stw_wq;	/* parked threads and the collector */
 	int stw_phase;			/* enum gcheap_stw_phase, under lock */
 	atomic_t nparked, nscanning;
-	struct gcheap_mark *mark;	/* the cycle's mark state, while stopped */
+	/* The cycle's mark from its scan phase on, under lock: the collector's reference. */
+	struct gcheap_mark *mark;
 	struct work_struct sweep_work;	/* the background sweeper */
 	bool sweep_queued;
 

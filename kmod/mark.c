@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Marking (Go's mgcmark + mgcwork): conservative, parallel, while the world
- * is stopped.
+ * is stopped, by the collector, kernel workers helping it, and each parked
+ * thread for its own stack.
  *
  * An object is grey once its mark bit is set and it sits in a work buffer,
  * black once scanned. A word is a pointer if it falls inside an allocated
@@ -17,26 +18,51 @@
  * workers take from the list; a private buffer is never touched by another
  * worker, so pushes and pops need no lock or atomic.
  *
+ * Helpers are work items on mark->wq, which all heaps share: one may start
+ * late or, while the queue is saturated, not before the cycle ends. So a
+ * helper counts as busy only once it has started (Go's nwait), a cycle
+ * never waits for one to start, and one that starts after the end does
+ * nothing. The owner pays for its collection: buffers are charged to its
+ * memory cgroup, and the default worker count is bounded by the CPUs the
+ * collecting thread may run on.
+ *
  * Bounded memory: a process must not make the kernel allocate without
- * limit, so the buffers of a cycle are capped (mark->max_bufs, 64 MiB).
+ * limit, so the buffers of a cycle are capped (mark->max_bufs of one page
+ * each, 64 MiB).
  * When no buffer can be had, a grey object is left marked but unscanned
  * and mark->overflow is set; once the workers are done, every marked
  * object of the heap is scanned again and marking resumes, until a pass
  * ends without overflow (libgc's answer to mark stack overflow).
  *
- * Termination: nbusy counts workers not waiting, and changes only under
- * mark->lock together with the shared list. Work is created only by a busy
- * worker, so nbusy == 0 with an empty list means no grey object is left.
+ * Termination: nbusy counts started workers not waiting, and changes only
+ * under mark->lock together with the shared list. Work is created only by
+ * a busy worker, so nbusy == 0 with an empty list means no grey object is
+ * left.
+ *
+ * User memory (stacks, root ranges) is the process's to choose: reading it
+ * may fault, block (userfaultfd, FUSE) or be long (1 GiB of stack), so it
+ * is read a piece at a time, preemptibly, and stops on a fatal signal.
+ * The mark is reference-counted: a parked thread scanning its stack holds
+ * a reference, so the mark outlives it even if the collector gives up the
+ * cycle first. gcheap_mark_close() ends greying from user memory (close_sem
+ * orders it against a scanner greying a piece it has read), after which a
+ * late scanner touches nothing but its own reference.
  *
  * Invariants: marking runs only while every attached thread is parked and
  * the collector holds gc_mutex, so spans are neither created, destroyed nor
  * changed but for their mark bits, which are set with atomic bit
- * operations. Heap memory is read through the kernel's mapping only.
+ * operations, and are all clear between cycles (sweeping clears them; a
+ * cycle given up clears them with gcheap_mark_clear()). Heap memory is read
+ * through the kernel's mapping only.
  */
+#include <linux/bitmap.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/memcontrol.h>
 #include <linux/cpumask.h>
 #include <linux/moduleparam.h>
 #include <linux/export.h>
@@ -45,8 +71,9 @@
 #include "span.h"
 #include "arena.h"
 
-#define GCHEAP_WBUF_ENTRIES	510
-#define GCHEAP_MARK_MAX_BUFS	16384	/* 64 MiB of work buffers per cycle */
+/* A work buffer fills one page exactly: kmalloc serves it from kmalloc-4k. */
+#define GCHEAP_WBUF_ENTRIES	((PAGE_SIZE - sizeof(struct list_head) - sizeof(u64)) / sizeof(u64))
+#define GCHEAP_MARK_MAX_BUFS	((64UL << 20) / PAGE_SIZE)	/* per cycle */
 #define GCHEAP_SCAN_PIECE	(64UL << 10)
 
 /*
@@ -58,19 +85,22 @@
 
 struct gcheap_wbuf {
 	struct list_head list;
-	unsigned int n;
+	u64 n;
 	u64 e[GCHEAP_WBUF_ENTRIES];
 };
 
 static unsigned int gc_workers;
 module_param(gc_workers, uint, 0644);
-MODULE_PARM_DESC(gc_workers, "Mark workers per cycle, the collector included (0: online CPUs)");
+MODULE_PARM_DESC(gc_workers,
+		 "Mark workers per cycle, the collector included, at most the CPUs it may use (0: all of those)");
 
+/* Workers for a cycle the calling thread runs: no more than its CPUs. */
 unsigned int gcheap_mark_workers(void)
 {
+	unsigned int cpus = cpumask_weight(current->cpus_ptr);
 	unsigned int n = READ_ONCE(gc_workers);
 
-	return clamp_t(unsigned int, n ? n : num_online_cpus(), 1, 64);
+	return clamp_t(unsigned int, n ? min(n, cpus) : cpus, 1, 64);
 }
 
 static void mark_worker_fn(struct work_struct *work);
@@ -80,10 +110,16 @@ struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworker
 	struct gcheap_mark *mark;
 	unsigned int i;
 
-	mark = kzalloc(struct_size(mark, workers, nworkers), GFP_KERNEL);
+	BUILD_BUG_ON(sizeof(struct gcheap_wbuf) != PAGE_SIZE);
+	mark = kzalloc(struct_size(mark, workers, nworkers), GFP_KERNEL_ACCOUNT);
 	if (!mark)
 		return NULL;
 	mark->heap = heap;
+	refcount_set(&mark->refs, 1);
+	init_rwsem(&mark->close_sem);
+	mark->workq = gcheap_wq;
+	/* No mm: a KUnit heap, whose buffers are the test's. */
+	mark->memcg = heap->mm ? get_mem_cgroup_from_mm(heap->mm) : NULL;
 	spin_lock_init(&mark->lock);
 	INIT_LIST_HEAD(&mark->full);
 	INIT_LIST_HEAD(&mark->empty);
@@ -98,18 +134,51 @@ struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworker
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_create);
 
-void gcheap_mark_destroy(struct gcheap_mark *mark)
+void gcheap_mark_get(struct gcheap_mark *mark)
+{
+	refcount_inc(&mark->refs);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_get);
+
+void gcheap_mark_put(struct gcheap_mark *mark)
 {
 	struct gcheap_wbuf *b, *tmp;
 
+	if (!refcount_dec_and_test(&mark->refs))
+		return;
 	list_for_each_entry_safe(b, tmp, &mark->empty, list)
 		kfree(b);
 	/* Empty unless a cycle was abandoned with work queued. */
 	list_for_each_entry_safe(b, tmp, &mark->full, list)
 		kfree(b);
+	mem_cgroup_put(mark->memcg);
 	kfree(mark);
 }
-EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_destroy);
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_put);
+
+/*
+ * The cycle is over (done or given up): from now on no scanner of user
+ * memory greys anything, so no buffer is needed but the one each late
+ * scanner holds. Waits only for greying in progress, never for user
+ * memory: a scanner stuck on its stack keeps one buffer, not the cycle's.
+ */
+void gcheap_mark_close(struct gcheap_mark *mark)
+{
+	struct gcheap_wbuf *b, *tmp;
+	LIST_HEAD(spare);
+
+	down_write(&mark->close_sem);
+	mark->closed = true;
+	up_write(&mark->close_sem);
+	spin_lock(&mark->lock);
+	list_splice_init(&mark->empty, &spare);
+	list_splice_init(&mark->full, &spare);
+	mark->nfull = 0;
+	spin_unlock(&mark->lock);
+	list_for_each_entry_safe(b, tmp, &spare, list)
+		kfree(b);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_close);
 
 /* An empty buffer, or NULL past the cap or without memory. */
 static struct gcheap_wbuf *wbuf_get(struct gcheap_mark *mark)
@@ -126,7 +195,10 @@ static struct gcheap_wbuf *wbuf_get(struct gcheap_mark *mark)
 		mark->nbufs++;
 	spin_unlock(&mark->lock);
 	if (may_alloc) {
+		struct mem_cgroup *old = set_active_memcg(mark->memcg);
+
 		b = kmalloc(sizeof(*b), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		set_active_memcg(old);
 		if (!b) {
 			spin_lock(&mark->lock);
 			mark->nbufs--;
@@ -295,7 +367,10 @@ void gcheap_scan_words(struct gcheap_gcwork *w, const u64 *words, size_t n,
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_scan_words);
 
-/* Scan @len bytes of heap memory at heap offset @off, a page at a time. */
+/*
+ * Scan @len bytes of heap memory at heap offset @off, a page at a time
+ * (a large object may be the whole heap).
+ */
 static void scan_heap(struct gcheap_gcwork *w, unsigned long off, unsigned long len,
 		      unsigned long skip_lo, unsigned long skip_hi)
 {
@@ -311,6 +386,8 @@ static void scan_heap(struct gcheap_gcwork *w, unsigned long off, unsigned long 
 		gcheap_scan_words(w, page_address(page) + in, n / sizeof(u64), skip_lo, skip_hi);
 		off += n;
 		len -= n;
+		if (len)
+			cond_resched();
 	}
 }
 
@@ -337,10 +414,26 @@ void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore
 		scan_heap(w, off, len, 0, 0);
 }
 
+/* Grey words read from user memory, unless the mark is closed: false then. */
+static bool scan_read_words(struct gcheap_gcwork *w, const u64 *words, size_t n)
+{
+	struct gcheap_mark *mark = w->mark;
+	bool open;
+
+	down_read(&mark->close_sem);
+	open = !mark->closed;
+	if (open)
+		gcheap_scan_words(w, words, n, 0, 0);
+	up_read(&mark->close_sem);
+	return open;
+}
+
 /*
  * Scan [lo, hi) of the current process's memory (a stack, a root range),
  * 8-byte aligned words. Memory that cannot be read holds no pointers the
  * process could use: it is skipped, a page at a time, and -EFAULT says so.
+ * Stops early with -EINTR on a fatal signal, -ECANCELED once the mark is
+ * closed: the caller's cycle must then not trust the mark.
  */
 int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi)
 {
@@ -351,9 +444,13 @@ int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi
 	hi = ALIGN_DOWN(hi, sizeof(u64));
 	while (lo < hi) {
 		size_t n = min_t(size_t, hi - lo, sizeof(buf));
-		size_t left = copy_from_user(buf, (const void __user *)lo, n);
+		size_t left;
 
-		gcheap_scan_words(w, buf, (n - left) / sizeof(u64), 0, 0);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		left = copy_from_user(buf, (const void __user *)lo, n);
+		if (!scan_read_words(w, buf, (n - left) / sizeof(u64)))
+			return -ECANCELED;
 		if (left) {
 			ret = -EFAULT;
 			n = PAGE_ALIGN(lo + n - left + 1) - lo;
@@ -365,11 +462,13 @@ int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi
 }
 
 /* A thread's stack range and the registers it saved: roots. */
-void gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st)
+int gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st)
 {
-	gcheap_scan_words(w, st->regs, GCHEAP_NREGS, 0, 0);
-	gcheap_scan_user(w, st->lo, st->hi);
+	if (!scan_read_words(w, st->regs, GCHEAP_NREGS))
+		return -ECANCELED;
+	return gcheap_scan_user(w, st->lo, st->hi);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_scan_stack);
 
 static void scan_entry(struct gcheap_gcwork *w, u64 e)
 {
@@ -410,9 +509,11 @@ static bool get_work(struct gcheap_gcwork *w, u64 *e)
 			wake_up_all(&mark->wq);
 			return false;
 		}
+		mark->nwait++;
 		spin_unlock(&mark->lock);
 		wait_event(mark->wq, READ_ONCE(mark->nfull) || READ_ONCE(mark->done));
 		spin_lock(&mark->lock);
+		mark->nwait--;
 		mark->nbusy++;
 	}
 	spin_unlock(&mark->lock);
@@ -426,8 +527,7 @@ static void balance(struct gcheap_gcwork *w)
 	struct gcheap_wbuf *b;
 	unsigned int half;
 
-	if (!w->buf || w->buf->n < 8 || READ_ONCE(mark->nfull) ||
-	    READ_ONCE(mark->nbusy) == mark->nworkers)
+	if (!w->buf || w->buf->n < 8 || READ_ONCE(mark->nfull) || !READ_ONCE(mark->nwait))
 		return;
 	b = wbuf_get(mark);
 	if (!b)
@@ -456,36 +556,60 @@ static void mark_work(struct gcheap_mark *mark)
 	gcheap_gcwork_dispose(&w);
 }
 
+/* A helper: it joins the drain only if the drain is not over yet. */
 static void mark_worker_fn(struct work_struct *work)
 {
-	mark_work(container_of(work, struct gcheap_mark_worker, work)->mark);
+	struct gcheap_mark *mark = container_of(work, struct gcheap_mark_worker, work)->mark;
+	bool join;
+
+	spin_lock(&mark->lock);
+	join = !mark->done;
+	if (join)
+		mark->nbusy++;
+	spin_unlock(&mark->lock);
+	if (join)
+		mark_work(mark);
+}
+
+/*
+ * The next span of the heap at or after page *@pg, skipping chunks never
+ * used, and *@pg past it; NULL at the end. The world is stopped.
+ */
+static struct gcheap_span *next_span(struct gcheap *heap, unsigned long *pg)
+{
+	while (*pg < heap->npages) {
+		struct gcheap_span *span;
+
+		if (!heap->chunks[*pg / GCHEAP_CHUNK_PAGES]) {
+			*pg = ALIGN(*pg + 1, GCHEAP_CHUNK_PAGES);
+			continue;
+		}
+		span = span_of_off(heap, *pg << GCHEAP_PAGE_SHIFT);
+		if (!span) {
+			(*pg)++;
+			continue;
+		}
+		*pg = span->start + span->npages;
+		if (span->state != GCHEAP_SPAN_INIT)
+			return span;
+	}
+	return NULL;
 }
 
 /* Scan every marked scan object of the heap again (after an overflow). */
 static void rescan_marked(struct gcheap_mark *mark)
 {
 	struct gcheap *heap = mark->heap;
+	struct gcheap_span *span;
 	struct gcheap_gcwork w;
 	unsigned long pg = 0, i;
 
 	gcheap_gcwork_init(&w, mark);
-	while (pg < heap->npages) {
-		struct gcheap_span *span;
-		unsigned long soff;
+	while ((span = next_span(heap, &pg))) {
+		unsigned long soff = span->start << GCHEAP_PAGE_SHIFT;
 
-		if (!heap->chunks[pg / GCHEAP_CHUNK_PAGES]) {
-			pg = ALIGN(pg + 1, GCHEAP_CHUNK_PAGES);
+		if (span->spanclass & 1)
 			continue;
-		}
-		span = span_of_off(heap, pg << GCHEAP_PAGE_SHIFT);
-		if (!span) {
-			pg++;
-			continue;
-		}
-		pg = span->start + span->npages;
-		if (span->state == GCHEAP_SPAN_INIT || span->spanclass & 1)
-			continue;
-		soff = span->start << GCHEAP_PAGE_SHIFT;
 		if (gcheap_span_is_large(span)) {
 			if (test_bit(0, gcheap_span_mark_bits(span)))
 				scan_heap(&w, soff, span->npages << GCHEAP_PAGE_SHIFT, 0, 0);
@@ -498,25 +622,44 @@ static void rescan_marked(struct gcheap_mark *mark)
 	gcheap_gcwork_dispose(&w);
 }
 
+/*
+ * Clear every mark bit of the heap: a cycle given up leaves nothing
+ * marked, as sweeping would. The world is stopped and the mark closed.
+ */
+void gcheap_mark_clear(struct gcheap *heap)
+{
+	struct gcheap_span *span;
+	unsigned long pg = 0;
+
+	while ((span = next_span(heap, &pg))) {
+		bitmap_zero(gcheap_span_mark_bits(span), span->nelems);
+		cond_resched();
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_clear);
+
 static void drain_once(struct gcheap_mark *mark)
 {
 	unsigned int i;
 
 	spin_lock(&mark->lock);
-	mark->nbusy = mark->nworkers;
+	mark->nbusy = 1;	/* the caller; helpers count once started */
+	mark->nwait = 0;
 	mark->done = false;
 	spin_unlock(&mark->lock);
 	for (i = 1; i < mark->nworkers; i++)
-		queue_work(gcheap_wq, &mark->workers[i].work);
+		queue_work(mark->workq, &mark->workers[i].work);
 	mark_work(mark);
+	/* Done: a helper still queued would find nothing; one running is ending. */
 	for (i = 1; i < mark->nworkers; i++)
-		flush_work(&mark->workers[i].work);
+		cancel_work_sync(&mark->workers[i].work);
 }
 
 /*
  * Blacken everything reachable from the grey objects queued so far, with
- * mark->nworkers workers: the caller and kernel threads of gcheap_wq.
- * Called again after more roots are greyed (finalizer ordering).
+ * up to mark->nworkers workers: the caller and those helpers on mark->workq
+ * that start in time. Called again after more roots are greyed (finalizer
+ * ordering).
  */
 void gcheap_mark_drain(struct gcheap_mark *mark)
 {

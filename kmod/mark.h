@@ -4,8 +4,12 @@
 
 #include <linux/types.h>
 #include <linux/atomic.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
 #include <linux/workqueue.h>
 #include "heap.h"
+
+struct mem_cgroup;
 
 struct gcheap_wbuf;
 
@@ -21,14 +25,24 @@ struct gcheap_mark_worker {
 	struct gcheap_mark *mark;
 };
 
-/* One cycle's marking: the shared pool of full buffers and the workers. */
+/*
+ * One cycle's marking: the shared pool of full buffers and the workers.
+ * Referenced by the collector and by each parked thread scanning its
+ * stack into it; freed by the last gcheap_mark_put().
+ */
 struct gcheap_mark {
 	struct gcheap *heap;
-	spinlock_t lock;		/* full, empty, nfull, nbusy, done */
+	refcount_t refs;
+	struct rw_semaphore close_sem;	/* greying from user memory (read) vs close */
+	bool closed;			/* the cycle is over: grey nothing more */
+	struct workqueue_struct *workq;	/* where helper workers run */
+	struct mem_cgroup *memcg;	/* the owner's: pays for work buffers */
+	spinlock_t lock;		/* full, empty, nfull, nbusy, nwait, done */
 	struct list_head full;		/* buffers of grey objects */
 	struct list_head empty;		/* spare buffers */
 	unsigned int nfull;
-	unsigned int nbusy;		/* workers not waiting for work */
+	unsigned int nbusy;		/* started workers not waiting for work */
+	unsigned int nwait;		/* started workers waiting for work */
 	unsigned int nworkers;
 	unsigned int nbufs, max_bufs;	/* buffers allocated, and the cap */
 	bool done;
@@ -40,14 +54,17 @@ struct gcheap_mark {
 };
 
 struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworkers);
-void gcheap_mark_destroy(struct gcheap_mark *mark);
+void gcheap_mark_get(struct gcheap_mark *mark);
+void gcheap_mark_put(struct gcheap_mark *mark);
+void gcheap_mark_close(struct gcheap_mark *mark);
+void gcheap_mark_clear(struct gcheap *heap);
 void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark);
 void gcheap_gcwork_dispose(struct gcheap_gcwork *w);
 void gcheap_grey(struct gcheap_gcwork *w, unsigned long addr);
 void gcheap_scan_words(struct gcheap_gcwork *w, const u64 *words, size_t n,
 		       unsigned long skip_lo, unsigned long skip_hi);
 int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi);
-void gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st);
+int gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st);
 void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore_self);
 void gcheap_mark_drain(struct gcheap_mark *mark);
 bool gcheap_marked(struct gcheap *heap, unsigned long addr);

@@ -4,27 +4,38 @@
  * the handshake that parks every attached thread inside its own ioctl.
  *
  * A thread attaches before it allocates; only attached threads may change
- * the heap. To stop the world the collector sets ctrl->stw_seq odd and
- * sends stw_signal to every attached thread. Each one's handler (in the
- * library, on the thread's own stack) calls GCHEAP_IOC_PARK with its stack
- * bounds and sleeps there. Once every thread has parked (or died) the
- * collector moves to the SCAN phase: each parked thread scans its own
- * stack and saved registers, from inside its own ioctl, so stacks are read
- * in parallel and only ever by their own address space's threads. Then
- * the collector marks and sweeps, and restarts the world by making
- * stw_seq even again, which wakes the parked threads.
+ * the heap, and a thread attaches only while the world runs (an attach
+ * during a stop waits for its end). To stop the world the collector sets
+ * ctrl->stw_seq odd and sends stw_signal to every attached thread. Each
+ * one's handler (in the library, on the thread's own stack) calls
+ * GCHEAP_IOC_PARK with its stack bounds and sleeps there. Once every thread
+ * has parked (or is gone) the collector moves to the SCAN phase: each
+ * thread parked by then scans its own stack and saved registers, from
+ * inside its own ioctl, so stacks are read in parallel and only ever by
+ * their own address space's threads. Then the collector marks and sweeps,
+ * and restarts the world by making stw_seq even again, which wakes the
+ * parked threads.
  *
  * A thread blocked in a system call takes the signal: the call restarts
  * after the handler returns (the library sets SA_RESTART). A thread that
- * exits is dropped, its cached spans taken back as fully used. A thread
- * that does not park within stw_timeout_ms (it blocks the signal, is
- * stopped by a debugger, ...) makes the collector give up: the world
- * restarts, nothing is marked or freed, the stop counts in stw_timeouts
- * and the caller of the cycle gets ETIMEDOUT. Stacks are scanned only once
- * all threads are parked, so an abandoned stop leaves no trace.
+ * exits, or whose mm is no longer the heap's (it called execve), is gone:
+ * it is neither signalled nor waited for, and it is dropped, its cached
+ * spans taken back as fully used.
+ *
+ * Both waits of the collector have a deadline of stw_timeout_ms, and a
+ * fatal signal ends them. A thread that does not park in time (it blocks
+ * the signal, is stopped by a debugger, ...) or does not finish scanning
+ * in time (its stack is on userfaultfd or FUSE memory that never comes)
+ * makes the collector give up the cycle: the mark is closed, mark bits
+ * are cleared, the world restarts, nothing is freed, the stop counts in
+ * stw_timeouts and the caller gets ETIMEDOUT (EINTR if it was killed). A
+ * thread still scanning then holds its own reference to the mark and
+ * stops at its next piece of stack (mark.c); scanning itself stops on a
+ * fatal signal.
  *
  * Locking: the thread set and each thread's flags are under heap->lock;
- * stw_phase is written under heap->lock and read by sleepers without it.
+ * stw_phase and heap->mark are written under heap->lock, and stw_phase is
+ * read by sleepers without it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,7 +57,8 @@ MODULE_PARM_DESC(stw_signal, "Real-time signal that stops a heap's threads (defa
 
 static unsigned int stw_timeout_ms = 5000;
 module_param(stw_timeout_ms, uint, 0644);
-MODULE_PARM_DESC(stw_timeout_ms, "How long a stop waits for every thread to park, ms (default 5000)");
+MODULE_PARM_DESC(stw_timeout_ms,
+		 "How long a stop waits for every thread to park, then for each to scan its stack, ms (default 5000)");
 
 /* The largest stack range a thread may ask to have scanned. */
 #define GCHEAP_MAX_STACK	BIT(30)
@@ -103,19 +115,25 @@ static void m_reap(struct gcheap *heap, struct gcheap_m *m)
 	m_free(heap, m);
 }
 
-static bool m_gone(const struct gcheap_m *m)
+/*
+ * Gone: exiting, exited, or running another program (execve gave it a new
+ * mm, while the heap's lives on through a CLONE_VM sibling). Only the
+ * pointer is compared: task->mm may change under us, never to heap->mm.
+ */
+static bool m_gone(const struct gcheap *heap, const struct gcheap_m *m)
 {
-	return m->task->flags & PF_EXITING || m->task->exit_state;
+	return m->task->flags & PF_EXITING || m->task->exit_state ||
+	       READ_ONCE(m->task->mm) != heap->mm;
 }
 
-/* Drop every attached thread that has exited without detaching. */
+/* Drop every attached thread that is gone without detaching. */
 void gcheap_stw_reap(struct gcheap *heap)
 {
 	struct gcheap_m *m, *tmp;
 
 	lockdep_assert_held(&heap->lock);
 	list_for_each_entry_safe(m, tmp, &heap->threads, node)
-		if (m_gone(m))
+		if (m_gone(heap, m))
 			m_reap(heap, m);
 }
 
@@ -142,13 +160,24 @@ static int thread_attach(struct gcheap *heap, unsigned long stack_hi)
 	INIT_LIST_HEAD(&m->cached);
 	m->tid = current->pid;
 	m->stack_hi = stack_hi;
-	mutex_lock(&heap->lock);
-	old = xa_load(&heap->mthreads, m->tid);
-	if (old && old->task == current) {
-		old->stack_hi = stack_hi;	/* attaching again: idempotent */
+	for (;;) {
+		mutex_lock(&heap->lock);
+		old = xa_load(&heap->mthreads, m->tid);
+		if (old && old->task == current) {
+			old->stack_hi = stack_hi;	/* attaching again: idempotent */
+			mutex_unlock(&heap->lock);
+			kfree(m);
+			return 0;
+		}
+		if (heap->stw_phase == GCHEAP_STW_NONE)
+			break;
 		mutex_unlock(&heap->lock);
-		kfree(m);
-		return 0;
+		/* Not yet attached, so no stop waits for it: it waits for the stop. */
+		if (wait_event_interruptible(heap->stw_wq,
+					     READ_ONCE(heap->stw_phase) == GCHEAP_STW_NONE)) {
+			kfree(m);
+			return -ERESTARTSYS;
+		}
 	}
 	if (old)	/* an exited thread whose id was reused */
 		m_reap(heap, old);
@@ -162,9 +191,6 @@ static int thread_attach(struct gcheap *heap, unsigned long stack_hi)
 	m->task = current;
 	list_add_tail(&m->node, &heap->threads);
 	heap->nthreads++;
-	/* A stop under way counts this thread in: it must park too. */
-	if (heap->stw_phase != GCHEAP_STW_NONE)
-		send_sig_info(stw_signal, SEND_SIG_PRIV, current);
 	mutex_unlock(&heap->lock);
 	return 0;
 }
@@ -202,13 +228,50 @@ int gcheap_thread_op(struct gcheap *heap, const struct gcheap_thread *req)
  * Scan a parked thread's stack and registers into the cycle's mark. What
  * cannot be read (a guard page) holds nothing and is skipped.
  */
-static void scan_stack(struct gcheap *heap, const struct gcheap_stack *st)
+static void scan_stack(struct gcheap_mark *mark, const struct gcheap_stack *st)
 {
 	struct gcheap_gcwork w;
 
-	gcheap_gcwork_init(&w, heap->mark);
+	gcheap_gcwork_init(&w, mark);
 	gcheap_scan_stack(&w, st);
 	gcheap_gcwork_dispose(&w);
+}
+
+/*
+ * The mark, referenced, if @m owes this stop its stack scan and the scan
+ * phase is on; the debt is taken either way.
+ */
+static struct gcheap_mark *take_scan(struct gcheap *heap, struct gcheap_m *m, u32 seq)
+{
+	struct gcheap_mark *mark = NULL;
+
+	mutex_lock(&heap->lock);
+	if (m->scan_owed && heap->mark && heap->stw_phase == GCHEAP_STW_SCAN &&
+	    heap->ctrl->stw_seq == seq) {
+		mark = heap->mark;
+		gcheap_mark_get(mark);
+	}
+	mutex_unlock(&heap->lock);
+	return mark;
+}
+
+/*
+ * @m has scanned, or stopped scanning: the collector waits no more for it.
+ * Past a given-up stop (seq moved on) there is nothing to report.
+ */
+static void scan_done(struct gcheap *heap, struct gcheap_m *m, u32 seq)
+{
+	bool now;
+
+	mutex_lock(&heap->lock);
+	now = heap->ctrl->stw_seq == seq;
+	if (now) {
+		m->scan_owed = false;
+		atomic_dec(&heap->nscanning);
+	}
+	mutex_unlock(&heap->lock);
+	if (now)
+		wake_up_all(&heap->stw_wq);
 }
 
 static bool stw_over(struct gcheap *heap, u32 seq)
@@ -229,6 +292,7 @@ bool gcheap_stack_valid(const struct gcheap_stack *st)
 int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 {
 	const struct gcheap_stack *st = &req->stack;
+	struct gcheap_mark *mark;
 	struct gcheap_m *m;
 	u32 seq;
 
@@ -250,27 +314,32 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 	mutex_unlock(&heap->lock);
 	wake_up_all(&heap->stw_wq);
 
-	/* Killable only: the stop must not see a parked thread run again. */
+	/*
+	 * Killable only: the stop must not see a parked thread run again.
+	 * Bounded: the collector ends every stop within its deadlines.
+	 */
 	if (wait_event_killable(heap->stw_wq, READ_ONCE(heap->stw_phase) >= GCHEAP_STW_SCAN ||
 				stw_over(heap, seq)))
 		return -EINTR;
-	if (!stw_over(heap, seq) && READ_ONCE(heap->stw_phase) == GCHEAP_STW_SCAN) {
-		scan_stack(heap, st);
-		mutex_lock(&heap->lock);
-		m->scanned = true;
-		mutex_unlock(&heap->lock);
-		atomic_dec(&heap->nscanning);
-		wake_up_all(&heap->stw_wq);
+	/* Interrupted by a fatal signal, the scan is done too: this stack dies. */
+	mark = take_scan(heap, m, seq);
+	if (mark) {
+		scan_stack(mark, st);
+		gcheap_mark_put(mark);
+		scan_done(heap, m, seq);
 	}
 	if (wait_event_killable(heap->stw_wq, stw_over(heap, seq)))
 		return -EINTR;
 	return 0;
 }
 
-/*
- * Threads that still have to park (or, in the SCAN phase, to scan); gone
- * ones are not waited for.
- */
+/* Whether @m still has to park (or, in the SCAN phase, to scan). */
+static bool m_waited_for(struct gcheap *heap, struct gcheap_m *m, bool scan)
+{
+	return m->task != current && !m_gone(heap, m) && (scan ? m->scan_owed : !m->parked);
+}
+
+/* Threads that still have to park or scan; gone ones are not waited for. */
 static unsigned int count_waiting(struct gcheap *heap, bool scan)
 {
 	struct gcheap_m *m;
@@ -278,8 +347,7 @@ static unsigned int count_waiting(struct gcheap *heap, bool scan)
 
 	mutex_lock(&heap->lock);
 	list_for_each_entry(m, &heap->threads, node)
-		if (m->task != current && !m_gone(m) && !(scan ? m->scanned : m->parked))
-			n++;
+		n += m_waited_for(heap, m, scan);
 	mutex_unlock(&heap->lock);
 	return n;
 }
@@ -293,16 +361,18 @@ static bool all_reported(struct gcheap *heap, bool scan)
 }
 
 /*
- * Wait until no thread is left to park (or scan). Polls now and then for
- * threads that died meanwhile. -ETIMEDOUT past @deadline (0: none),
- * -EINTR on a fatal signal.
+ * Wait until no thread is left to park (or scan), stw_timeout_ms at most.
+ * Polls now and then for threads that died meanwhile. -ETIMEDOUT past the
+ * deadline, -EINTR on a fatal signal.
  */
-static int wait_threads(struct gcheap *heap, bool scan, unsigned long deadline)
+static int wait_threads(struct gcheap *heap, bool scan)
 {
+	unsigned long deadline = jiffies + msecs_to_jiffies(READ_ONCE(stw_timeout_ms));
+
 	while (count_waiting(heap, scan)) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		if (deadline && time_after(jiffies, deadline))
+		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
 		wait_event_killable_timeout(heap->stw_wq, all_reported(heap, scan),
 					    msecs_to_jiffies(10));
@@ -318,17 +388,17 @@ static void set_phase(struct gcheap *heap, int phase)
 	wake_up_all(&heap->stw_wq);
 }
 
-/* Say which threads did not park, for the operator. */
-static void report_timeout(struct gcheap *heap)
+/* Say which threads did not park (or scan), for the operator. */
+static void report_timeout(struct gcheap *heap, bool scan)
 {
 	struct gcheap_m *m;
 
 	mutex_lock(&heap->lock);
 	list_for_each_entry(m, &heap->threads, node)
-		if (m->task != current && !m_gone(m) && !m->parked)
-			pr_warn_ratelimited("heap of %d: thread %d did not stop within %u ms (state %#x)\n",
-					    heap->tgid, m->tid, READ_ONCE(stw_timeout_ms),
-					    READ_ONCE(m->task->__state));
+		if (m_waited_for(heap, m, scan))
+			pr_warn_ratelimited("heap of %d: thread %d did not %s within %u ms (state %#x)\n",
+					    heap->tgid, m->tid, scan ? "scan its stack" : "stop",
+					    READ_ONCE(stw_timeout_ms), READ_ONCE(m->task->__state));
 	mutex_unlock(&heap->lock);
 }
 
@@ -346,7 +416,7 @@ int gcheap_stop_the_world(struct gcheap *heap)
 	atomic_set(&heap->nparked, 0);
 	list_for_each_entry(m, &heap->threads, node) {
 		m->parked = false;
-		m->scanned = false;
+		m->scan_owed = false;
 		if (m->task == current)
 			atomic_inc(&heap->nparked);
 	}
@@ -354,13 +424,13 @@ int gcheap_stop_the_world(struct gcheap *heap)
 	/* Odd: the handlers that see it park. Ordered before the signals. */
 	smp_store_release(&heap->ctrl->stw_seq, heap->ctrl->stw_seq + 1);
 	list_for_each_entry(m, &heap->threads, node)
-		if (m->task != current && !m_gone(m))
+		if (m->task != current && !m_gone(heap, m))
 			send_sig_info(stw_signal, SEND_SIG_PRIV, m->task);
 	mutex_unlock(&heap->lock);
 
-	ret = wait_threads(heap, false, jiffies + msecs_to_jiffies(READ_ONCE(stw_timeout_ms)));
+	ret = wait_threads(heap, false);
 	if (ret == -ETIMEDOUT)
-		report_timeout(heap);
+		report_timeout(heap, false);
 	if (ret) {
 		gcheap_start_the_world(heap);
 		return ret;
@@ -369,27 +439,63 @@ int gcheap_stop_the_world(struct gcheap *heap)
 }
 
 /*
- * All threads parked: let each scan its own stack into heap->mark, and wait
- * for them. Threads that die meanwhile are not waited for.
+ * All threads parked: publish @mark as heap->mark, let each parked thread
+ * scan its own stack into it, and wait for them. Threads that are gone
+ * meanwhile are not waited for. 0 once all have scanned; else (-ETIMEDOUT,
+ * -EINTR) the cycle must be given up: gcheap_stw_give_up().
  */
-void gcheap_stw_scan_stacks(struct gcheap *heap)
+int gcheap_stw_scan_stacks(struct gcheap *heap, struct gcheap_mark *mark)
 {
 	unsigned int n = 0;
 	struct gcheap_m *m;
+	int ret;
 
 	mutex_lock(&heap->lock);
-	list_for_each_entry(m, &heap->threads, node)
-		if (m->parked)
-			n++;
+	list_for_each_entry(m, &heap->threads, node) {
+		m->scan_owed = m->parked && m->task != current;
+		n += m->scan_owed;
+	}
 	atomic_set(&heap->nscanning, n);
+	heap->mark = mark;
+	WRITE_ONCE(heap->stw_phase, GCHEAP_STW_SCAN);
 	mutex_unlock(&heap->lock);
-	set_phase(heap, GCHEAP_STW_SCAN);
-	/*
-	 * No deadline: a parked thread scans without waiting for anything but
-	 * page faults on its own stack, and a fatal signal ends the wait.
-	 */
-	wait_threads(heap, true, 0);
-	set_phase(heap, GCHEAP_STW_MARK);
+	wake_up_all(&heap->stw_wq);
+
+	ret = wait_threads(heap, true);
+	if (ret == -ETIMEDOUT)
+		report_timeout(heap, true);
+	if (!ret)
+		set_phase(heap, GCHEAP_STW_MARK);
+	return ret;
+}
+
+/*
+ * The mark is finished with, the cycle done or given up: no scanner may
+ * use it any more. Drops the collector's reference. The world is stopped.
+ */
+void gcheap_stw_end_mark(struct gcheap *heap)
+{
+	struct gcheap_mark *mark;
+
+	mutex_lock(&heap->lock);
+	mark = heap->mark;
+	heap->mark = NULL;
+	mutex_unlock(&heap->lock);
+	if (!mark)
+		return;
+	gcheap_mark_close(mark);
+	gcheap_mark_put(mark);
+}
+
+/*
+ * Give up a cycle whose world is stopped, after any part of its marking:
+ * nothing stays marked, nothing is freed, the world restarts.
+ */
+void gcheap_stw_give_up(struct gcheap *heap)
+{
+	gcheap_stw_end_mark(heap);
+	gcheap_mark_clear(heap);
+	gcheap_start_the_world(heap);
 }
 
 /* Restart the world: parked threads return to their interrupted code. */

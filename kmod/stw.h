@@ -13,7 +13,7 @@ struct gcheap_m {
 	unsigned long stack_hi;		/* top of its stack, given at attach */
 	struct list_head cached;	/* spans its cache holds */
 	bool parked;			/* in GCHEAP_IOC_PARK for this stop */
-	bool scanned;			/* its stack is scanned for this stop */
+	bool scan_owed;			/* parked at the scan's start, not done */
 };
 
 int gcheap_stw_init(struct gcheap *heap);
@@ -23,7 +23,9 @@ struct gcheap_m *gcheap_m_current(struct gcheap *heap);
 int gcheap_thread_op(struct gcheap *heap, const struct gcheap_thread *req);
 int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req);
 int gcheap_stop_the_world(struct gcheap *heap);
-void gcheap_stw_scan_stacks(struct gcheap *heap);
+int gcheap_stw_scan_stacks(struct gcheap *heap, struct gcheap_mark *mark);
+void gcheap_stw_end_mark(struct gcheap *heap);
+void gcheap_stw_give_up(struct gcheap *heap);
 void gcheap_start_the_world(struct gcheap *heap);
 void gcheap_stw_reap(struct gcheap *heap);
 unsigned int gcheap_stw_signal(void);
