@@ -17,6 +17,19 @@
  * SA_RESTART makes system calls the signal interrupts restart (as libgc's
  * stop signal does, calls with a timeout such as poll() may still return
  * EINTR). All other signals are blocked while a thread is parked.
+ *
+ * An attached thread must be stoppable, or every stop times out: attaching
+ * unblocks the stop signal (a new thread inherits its creator's mask, and
+ * threads the library starts attach), and gch_pthread_sigmask, which the
+ * libgc layer redirects pthread_sigmask and sigprocmask to, never blocks
+ * it (libgc's GC_pthread_sigmask does the same for its signals).
+ *
+ * A thread in vfork's wait (posix_spawn, system, popen) takes the signal
+ * only once its child has exec'd or exited: the stop waits for it like for
+ * any thread, up to stw_timeout_ms. It is not treated as stopped, because
+ * its callee-saved registers are in the kernel, not on its stack, and the
+ * child runs in the same address space, on that very stack for vfork().
+ * glibc's posix_spawn child execs at once, on a stack of its own.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -28,9 +41,7 @@
 #include "gcheap.h"
 #include "internal.h"
 
-#define TLS __thread __attribute__((tls_model("initial-exec")))
-
-static TLS uintptr_t stack_lo, stack_hi;
+static GCH_TLS uintptr_t stack_lo, stack_hi;
 
 uintptr_t gch_stw_stack_hi(void)
 {
@@ -82,6 +93,7 @@ int gch_stw_attach(void)
 {
 	struct gcheap_thread req = { .size = sizeof(req), .op = GCHEAP_THREAD_ATTACH };
 	pthread_attr_t attr;
+	sigset_t stop;
 	size_t size;
 	void *addr;
 	int err;
@@ -98,6 +110,9 @@ int gch_stw_attach(void)
 		return -1;
 	}
 	req.stack_hi = (uintptr_t)addr + size;
+	sigemptyset(&stop);
+	sigaddset(&stop, gch_heap.stw_signal);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 	/*
 	 * Known before the module counts the thread in: attaching during a stop
 	 * signals the thread at once, and its handler needs them to park.
@@ -109,6 +124,21 @@ int gch_stw_attach(void)
 		return -1;
 	}
 	return 0;
+}
+
+int gch_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int sig = __atomic_load_n(&gch_heap.stw_signal, __ATOMIC_RELAXED);
+	sigset_t copy;
+
+	/* Before the heap opens the signal is not known: attach unblocks it. */
+	if (set && sig > 0 && (how == SIG_BLOCK || how == SIG_SETMASK) &&
+	    sigismember(set, sig) == 1) {
+		copy = *set;
+		sigdelset(&copy, sig);
+		set = &copy;
+	}
+	return pthread_sigmask(how, set, old);
 }
 
 int gch_stw_detach(void)
