@@ -151,8 +151,8 @@ static GC_has_static_roots_func static_roots_cb;
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static GC_word total_bytes_max, obtained_max;
 
-static _Thread_local bool thread_registered;
-static _Thread_local size_t alloc_since_refresh;
+static GCH_TLS bool thread_registered;
+static GCH_TLS size_t alloc_since_refresh;
 
 /* What the heap has been told, under settings_lock (read without it). */
 static pthread_mutex_t settings_lock = PTHREAD_MUTEX_INITIALIZER;
