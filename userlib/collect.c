@@ -425,9 +425,6 @@ int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 
 	if (gch_heap_ensure() < 0)
 		return errno;
-	/* Our stack keeps @arg until the new thread has it: it must be scanned. */
-	if (!gch_stw_stack_hi())
-		return EPERM;
 	if (attr && (err = pthread_attr_getdetachstate(attr, &detached)))
 		return err;
 	if (sem_init(&st.attached, 0, 0) < 0)

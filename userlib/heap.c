@@ -315,6 +315,7 @@ int gch_stats_sized(struct gch_stats *user, size_t size)
 	out->gogc = st.gogc;
 	out->threads = st.threads;
 	out->syscalls = __atomic_load_n(&gch_heap.syscalls, __ATOMIC_RELAXED);
+	out->park_failures = gch_stw_park_failures();
 	copy_out(user, size, out, sizeof(*out));
 	return 0;
 }

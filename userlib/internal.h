@@ -52,6 +52,7 @@ int gch_stw_install(void);
 int gch_stw_attach(void);
 int gch_stw_detach(void);
 uintptr_t gch_stw_stack_hi(void);
+uint64_t gch_stw_park_failures(void);
 
 /* The collector (collect.c). */
 int gch_collect_init(void);

@@ -13,6 +13,11 @@
  * world restarts. The handler touches nothing but its own frame and
  * initial-exec TLS, and saves errno: it is async-signal-safe, so the
  * thread may be stopped anywhere, even halfway through an allocation.
+ * A park the module refuses (a bug, or the heap's descriptor closed behind
+ * the library's back) leaves the thread running: the stop then times out
+ * with nothing freed, so the heap is safe, but every collection would fail
+ * unexplained. The handler counts it (gch_stats' park_failures) and says
+ * so once on stderr.
  *
  * SA_RESTART makes system calls the signal interrupts restart (as libgc's
  * stop signal does, calls with a timeout such as poll() may still return
@@ -37,11 +42,18 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "gcheap.h"
 #include "internal.h"
 
 static GCH_TLS uintptr_t stack_lo, stack_hi;
+static uint64_t park_failures;
+
+uint64_t gch_stw_park_failures(void)
+{
+	return __atomic_load_n(&park_failures, __ATOMIC_RELAXED);
+}
 
 uintptr_t gch_stw_stack_hi(void)
 {
@@ -73,7 +85,17 @@ static void stw_handler(int sig, siginfo_t *si, void *uctx)
 		lo = stack_lo;
 	req.stack.lo = lo;
 	req.stack.hi = stack_hi;
-	ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	/* EINTR: a fatal signal, the process is going. */
+	if (ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req) < 0 && errno != EINTR &&
+	    __atomic_fetch_add(&park_failures, 1, __ATOMIC_RELAXED) == 0) {
+		static const char msg[] =
+			"gcheap: a thread could not stop for a collection (GCHEAP_IOC_PARK failed)\n";
+
+		/* Nowhere else to say it if this fails. */
+		ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+		(void)n;
+	}
 	errno = saved_errno;
 }
 

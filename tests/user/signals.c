@@ -6,20 +6,24 @@
  * one that blocks it behind the library's back makes a stop time out, but
  * allocation on other threads does not retry (and stall) at every refill;
  * system() beside a collecting thread; a thread in vfork's wait delays a
- * stop (it cannot park until the child execs or exits); and a
- * gch_pthread_create whose new thread cannot attach returns the error.
+ * stop (it cannot park until the child execs or exits); a
+ * gch_pthread_create whose new thread cannot attach returns the error; a
+ * park the module refuses is counted and reported, not ignored.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "gcheap.h"
+#include "uapi/gcheap.h"
 #include "tap.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -47,6 +51,24 @@ void *calloc(size_t n, size_t size)
 		return NULL;
 	}
 	return __libc_calloc(n, size);
+}
+
+/* The library's ioctls, with GCHEAP_IOC_PARK refused while fail_park is set. */
+static volatile int fail_park;
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (fail_park && req == GCHEAP_IOC_PARK) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)syscall(SYS_ioctl, fd, req, arg);
 }
 
 static struct gch_stats stats(void)
@@ -156,6 +178,7 @@ static void test_inherited_mask(void)
 	int r, err;
 
 	started = 0;
+	unblocked = 0;
 	sigemptyset(&set);
 	sigaddset(&set, stop_sig);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -434,6 +457,51 @@ static void test_attach_failure(void)
 	ok(r == 0 && pthread_join(t, NULL) == 0 && attach_fail_ran, "the next one starts");
 }
 
+/* A thread whose park the module refuses: counted, said on stderr, once. */
+static void test_park_failure(void)
+{
+	char old[32] = "", out[256] = "", *first;
+	struct gch_stats before, after;
+	int saved, fd, r, err;
+	pthread_t t;
+	ssize_t n;
+
+	if (!ok(write_param("stw_timeout_ms", "200", old, sizeof(old)) == 0,
+		"stw_timeout_ms set to 200"))
+		return;
+	started = 0;
+	if (!ok(gch_pthread_create(&t, NULL, idle_thread, NULL) == 0, "an idle thread"))
+		goto out;
+	wait_flag(&started, 1);
+	fd = memfd_create("stderr", 0);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	before = stats();
+	fail_park = 1;
+	r = gch_collect();
+	err = errno;
+	gch_collect();
+	fail_park = 0;
+	after = stats();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	ok(r < 0 && err == ETIMEDOUT, "its stop times out (%d, %s)", r, r ? strerror(err) : "");
+	ok(after.park_failures == before.park_failures + 2,
+	   "park_failures counts both refusals (%llu)",
+	   (unsigned long long)(after.park_failures - before.park_failures));
+	first = n > 0 ? strstr(out, "could not stop") : NULL;
+	ok(first && !strstr(first + 1, "could not stop"), "stderr says so, once: %s",
+	   n > 0 ? out : "(nothing)\n");
+	ok(gch_collect() == 0, "the module accepting parks again, a collection succeeds");
+	__atomic_store_n(&quit, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	__atomic_store_n(&quit, 0, __ATOMIC_SEQ_CST);
+out:
+	write_param("stw_timeout_ms", old, NULL, 0);
+}
+
 int main(void)
 {
 	struct gch_heap_info info = { 0 };
@@ -453,6 +521,7 @@ int main(void)
 	test_system();
 	test_vfork_wait();
 	test_attach_failure();
+	test_park_failure();
 	/* Last: where threads stay unstoppable, every later stop would fail. */
 	test_inherited_mask();
 	return tap_done();

@@ -168,9 +168,12 @@ struct gch_stats {
 	uint64_t finalizers;	/* objects with a finalizer */
 	int gogc;		/* GOGC percent, negative when collection is off */
 	unsigned int threads;	/* attached threads */
+	uint64_t park_failures;	/* stop signals a thread could not answer: the
+				 * module refused its park, a library bug or the
+				 * heap's descriptor closed (see gch_collect) */
 };
 
-#define GCH_STATS_SIZE_VER0	200
+#define GCH_STATS_SIZE_VER0	208
 
 int gch_stats_sized(struct gch_stats *st, size_t size);
 
@@ -182,7 +185,9 @@ static inline int gch_stats(struct gch_stats *st)
 /*
  * Run a full collection now and sweep the whole heap before returning.
  * Fails with ETIMEDOUT if an attached thread did not stop within the
- * module's stw_timeout_ms (then nothing was freed). After such a timeout,
+ * module's stw_timeout_ms (then nothing was freed; the kernel log names
+ * the thread, and gch_stats' park_failures counts threads that took the
+ * signal but could not stop). After such a timeout,
  * automatic collections are retried only after a number of refills that
  * doubles with each timeout in a row (64, 128, ... 4096), so a thread that
  * cannot stop does not stall every allocation; a completed cycle resets it.
@@ -242,11 +247,10 @@ int gch_unregister_link(void **link);
 /*
  * pthread_create() for threads that use the heap: the new thread is
  * attached, with the stop signal unblocked, before @start runs, and before
- * this returns. Returns 0 or an error number, as pthread_create does:
- * pthread_create's, EPERM if the calling thread is not attached (its stack
- * keeps @arg until the new thread has it), the error of opening the heap,
- * or the new thread's attach error (then @start never ran and the thread
- * is gone).
+ * this returns; until then @arg is kept by the caller's stack (if the
+ * caller is attached). Returns 0 or an error number, as pthread_create
+ * does: pthread_create's, the error of opening the heap, or the new
+ * thread's attach error (then @start never ran and the thread is gone).
  */
 int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*start)(void *), void *arg);
