@@ -33,8 +33,9 @@
  *
  * gch_pthread_create waits until the new thread has attached (libgc's
  * creator waits for registration likewise): the start routine and its
- * argument stay on the creator's stack, a root, until the new thread holds
- * them, and an attach that fails is the creator's error.
+ * argument stay on the creator's stack (a root, if the creator is
+ * attached) until the new thread holds them, and an attach that fails is
+ * the creator's error.
  *
  * Thread safety: every function may be called from any attached thread.
  */
@@ -122,7 +123,10 @@ static void trace_cycle(const struct gch_stats *before)
 		st.num_forced_gc != before->num_forced_gc ? " (forced)" : "");
 }
 
-/* A forked child has one thread: what the others held of the lock is gone. */
+/*
+ * A forked child has one thread: what the others held of the lock (a
+ * cycle, a hold) is gone; the forking thread's own holds carry over.
+ */
 static void hold_atfork_child(void)
 {
 	pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
@@ -195,6 +199,7 @@ __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 	req.stack.lo = req.stack.hi ? (uintptr_t)&req : 0;
 	if (trace && gch_stats(&before) < 0)
 		return -1;
+	pthread_once(&hold_once, hold_init);
 	pthread_rwlock_wrlock(&gc_hold_lock);
 	do
 		ret = gch_ioctl(GCHEAP_IOC_GC, &req);
