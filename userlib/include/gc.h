@@ -436,8 +436,10 @@ GC_API int GC_pthread_create(pthread_t *, GC_PTHREAD_CREATE_CONST pthread_attr_t
 			     void *(*)(void *), void * /* arg */);
 GC_API int GC_pthread_join(pthread_t, void ** /* retval */);
 /* As pthread_sigmask and sigprocmask, but the stop signal stays unblocked. */
+#ifdef SIG_BLOCK	/* sigset_t is declared (not under strict ISO C) */
 GC_API int GC_pthread_sigmask(int, const sigset_t *, sigset_t *);
 GC_API int GC_sigprocmask(int, const sigset_t *, sigset_t *);	/* gcheap's */
+#endif
 GC_API int GC_pthread_detach(pthread_t);
 
 /* Pointer checks (libgc's debugging aids): failures call the print procs. */
@@ -635,8 +637,10 @@ GC_API void GC_CALL GC_debug_ptr_store_and_dirty(void *, const void *);
 #define pthread_create	GC_pthread_create
 #define pthread_join	GC_pthread_join
 #define pthread_detach	GC_pthread_detach
+#ifdef SIG_BLOCK
 #define pthread_sigmask	GC_pthread_sigmask
 #define sigprocmask	GC_sigprocmask
+#endif
 #endif
 
 #endif /* GC_H */

@@ -258,8 +258,11 @@ int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 /*
  * pthread_sigmask() that never blocks the heap's stop signal (it is taken
  * out of @set for SIG_BLOCK and SIG_SETMASK). Returns 0 or an error number.
+ * Declared where <signal.h> declares sigset_t (not under strict ISO C).
  */
+#ifdef SIG_BLOCK
 int gch_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+#endif
 
 /* Size of objects in small size class @cls (1..num_size_classes-1), 0 if none. */
 size_t gch_class_size(unsigned int cls);
