@@ -36,7 +36,7 @@ all: module lib
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-lib: userlib/libgcheap.a userlib/libgcheap.so
+lib: userlib/libgcheap.a userlib/libgcheap.so build/libgcheap.abi-checked
 
 $(OBJ)/pic/%.o: userlib/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
@@ -49,8 +49,14 @@ $(OBJ)/static/%.o: userlib/%.c $(LIB_HDR)
 userlib/libgcheap.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-userlib/libgcheap.so: $(LIB_PIC)
-	$(CC) -shared -Wl,-soname,libgcheap.so.0 -o $@ $^ -pthread
+userlib/libgcheap.so: $(LIB_PIC) userlib/libgcheap.map
+	$(CC) -shared -Wl,-soname,libgcheap.so.0 -Wl,--version-script=userlib/libgcheap.map \
+		-o $@ $(LIB_PIC) -pthread
+
+# Every export versioned, no __tls_get_addr (tests/lib-abi); fails the build.
+build/libgcheap.abi-checked: userlib/libgcheap.so tests/lib-abi
+	tests/lib-abi userlib/libgcheap.so
+	@mkdir -p $(@D) && touch $@
 
 tests: $(TEST_BIN) $(DEMO_BIN)
 

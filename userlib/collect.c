@@ -13,10 +13,35 @@
  * their objects alive (the module forgets them once handed out) until
  * each has run.
  *
+ * Holding off the collector (gch_gc_hold, for GC_call_with_alloc_lock):
+ * a cycle is asked for only under gc_hold_lock's writer side; holders take
+ * the reader side, so no cycle starts, no link is cleared and nothing is
+ * freed while one holds it. Writers are preferred, so a stream of holders
+ * cannot starve the collector; a thread's own nested holds count in TLS.
+ *
+ * A stop that timed out (a thread that blocks the stop signal behind the
+ * library's back, one stopped by a debugger) is not retried by every
+ * allocation: gch_gc_poll lets the next backoff_len polls pass, doubling
+ * with each further timeout, up to GCH_BACKOFF_MAX. Polls are counted, not
+ * bytes, because a poll comes with each refill (at most 64 KiB of spans)
+ * or large allocation, and counting them needs no system call; the
+ * doubling bounds the timed-out stops to the logarithm of the allocations
+ * made while the thread stays deaf, and the cap retries a thread that
+ * came back within a few thousand refills. A completed cycle ends the
+ * backoff. A refill that finds the heap full still collects at once: the
+ * alternative is failing the allocation.
+ *
+ * gch_pthread_create waits until the new thread has attached (libgc's
+ * creator waits for registration likewise): the start routine and its
+ * argument stay on the creator's stack (a root, if the creator is
+ * attached) until the new thread holds them, and an attach that fails is
+ * the creator's error.
+ *
  * Thread safety: every function may be called from any attached thread.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,25 +53,28 @@
 #include "internal.h"
 
 #define GCH_FINAL_BATCH	32
+#define GCH_BACKOFF_FIRST	64	/* polls let pass after a first timeout */
+#define GCH_BACKOFF_MAX		4096
 
 static pthread_once_t final_once = PTHREAD_ONCE_INIT;
 static int final_err;
 static bool trace;
 static uint64_t traced;		/* the last cycle traced, so each prints once */
 
-/*
- * Threads started by gch_pthread_create() whose start routine and argument
- * live only in a heap object until the thread attaches: this list is a
- * root range, so the collector keeps them.
- */
+static pthread_rwlock_t gc_hold_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+static GCH_TLS unsigned int gc_holds;	/* this thread's nested holds */
+static pthread_once_t hold_once = PTHREAD_ONCE_INIT;
+
+static unsigned long backoff_len;	/* 0: no timeout since the last cycle */
+static unsigned long backoff_left;	/* polls still to let pass */
+
+/* The start routine of a thread gch_pthread_create is starting. */
 struct gch_start {
 	void *(*fn)(void *);
 	void *arg;
-	struct gch_start *next;
+	sem_t attached;
+	int err;		/* the new thread's attach: 0 or an error number */
 };
-
-static struct gch_start *starting;
-static pthread_mutex_t starting_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int parse_gogc(const char *s, int *out)
 {
@@ -71,9 +99,9 @@ int gch_collect_init(void)
 	int gogc;
 
 	trace = tr && *tr && strcmp(tr, "0");
-	if (env && parse_gogc(env, &gogc) == 0 && gch_set_gogc(gogc) < -1)
-		return -1;
-	return gch_root_add(&starting, &starting + 1);
+	if (env && parse_gogc(env, &gogc) == 0)
+		return gch_set_gogc(gogc, NULL);
+	return 0;
 }
 
 /* gctrace-style line for the cycle that just ended (GCHEAP_TRACE=1). */
@@ -96,21 +124,74 @@ static void trace_cycle(const struct gch_stats *before)
 }
 
 /*
+ * A forked child has one thread: what the others held of the lock (a
+ * cycle, a hold) is gone; the forking thread's own holds carry over.
+ */
+static void hold_atfork_child(void)
+{
+	pthread_rwlock_t fresh = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+	gc_hold_lock = fresh;
+	if (gc_holds)
+		pthread_rwlock_rdlock(&gc_hold_lock);
+}
+
+static void hold_init(void)
+{
+	pthread_atfork(NULL, NULL, hold_atfork_child);
+}
+
+void gch_gc_hold(void)
+{
+	pthread_once(&hold_once, hold_init);
+	if (gc_holds++ == 0)
+		pthread_rwlock_rdlock(&gc_hold_lock);
+}
+
+void gch_gc_release(void)
+{
+	if (--gc_holds == 0)
+		pthread_rwlock_unlock(&gc_hold_lock);
+}
+
+/* How a cycle ended: a timeout starts or lengthens the backoff. */
+static void backoff_update(int ret)
+{
+	unsigned long len;
+
+	if (!ret) {
+		__atomic_store_n(&backoff_len, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&backoff_left, 0, __ATOMIC_RELAXED);
+	} else if (errno == ETIMEDOUT) {
+		len = __atomic_load_n(&backoff_len, __ATOMIC_RELAXED);
+		len = !len ? GCH_BACKOFF_FIRST : len < GCH_BACKOFF_MAX ? 2 * len : len;
+		__atomic_store_n(&backoff_len, len, __ATOMIC_RELAXED);
+		__atomic_store_n(&backoff_left, len, __ATOMIC_RELAXED);
+	}
+}
+
+/*
  * A cycle, run on this thread. noinline, and the registers spilled to this
  * frame, so every pointer the caller holds is on the range passed.
+ * EDEADLK if this thread holds the collector off.
  */
 __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 {
 	struct gcheap_gc req;
 	struct gch_stats before;
 	jmp_buf regs;
-	int ret;
+	int ret, err;
 
+	if (gc_holds) {
+		errno = EDEADLK;
+		return -1;
+	}
 	__builtin_unwind_init();
 	setjmp(regs);
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
 	req.flags = flags;
+	/* Read before waiting for the lock: a cycle meanwhile is ours too. */
 	req.since = gch_heap.ctrl->gc_started;
 	memcpy(req.stack.regs, &regs,
 	       sizeof(regs) < sizeof(req.stack.regs) ? sizeof(regs) : sizeof(req.stack.regs));
@@ -118,12 +199,38 @@ __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 	req.stack.lo = req.stack.hi ? (uintptr_t)&req : 0;
 	if (trace && gch_stats(&before) < 0)
 		return -1;
+	pthread_once(&hold_once, hold_init);
+	pthread_rwlock_wrlock(&gc_hold_lock);
 	do
 		ret = gch_ioctl(GCHEAP_IOC_GC, &req);
 	while (ret < 0 && errno == EINTR);
+	err = errno;
+	pthread_rwlock_unlock(&gc_hold_lock);
+	errno = err;
+	backoff_update(ret);
 	if (!ret && trace)
 		trace_cycle(&before);
 	return ret;
+}
+
+void gch_gc_poll_slow(void)
+{
+	unsigned long left = __atomic_load_n(&backoff_left, __ATOMIC_RELAXED);
+
+	while (left)
+		if (__atomic_compare_exchange_n(&backoff_left, &left, left - 1, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return;
+	gch_gc_ioctl(GCHEAP_GC_IF_NEEDED);
+}
+
+int gch_gc_for_space(void)
+{
+	if (gch_gc_ioctl(GCHEAP_GC_SWEEP) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
 }
 
 int gch_collect(void)
@@ -133,16 +240,18 @@ int gch_collect(void)
 	return gch_gc_ioctl(GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE);
 }
 
-int gch_set_gogc(int percent)
+int gch_set_gogc(int percent, int *old)
 {
 	struct gcheap_setgc req = { .size = sizeof(req) };
 
 	if (gch_heap.fd < 0 && gch_heap_ensure() < 0)
-		return -2;
+		return -1;
 	req.gogc = percent < 0 ? GCHEAP_GOGC_OFF : percent;
 	if (ioctl(gch_heap.fd, GCHEAP_IOC_SETGC, &req) < 0)
-		return -2;
-	return req.gogc;
+		return -1;
+	if (old)
+		*old = req.gogc < 0 ? -1 : req.gogc;
+	return 0;
 }
 
 static int root_op(unsigned int op, const void *lo, const void *hi)
@@ -197,8 +306,6 @@ static void *finalizer_main(void *unused)
 	struct gcheap_final batch[GCH_FINAL_BATCH];
 
 	(void)unused;
-	if (gch_thread_attach() < 0)
-		return NULL;
 	for (;;)
 		if (run_batch(batch, true) < 0 && errno != EINTR)
 			return NULL;
@@ -211,7 +318,7 @@ static void final_start(void)
 
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	final_err = pthread_create(&t, &attr, finalizer_main, NULL);
+	final_err = gch_pthread_create(&t, &attr, finalizer_main, NULL);
 	pthread_attr_destroy(&attr);
 }
 
@@ -302,50 +409,39 @@ int gch_unregister_link(void **link)
 	return ioctl(gch_heap.fd, GCHEAP_IOC_LINK, &req) < 0 ? -1 : 0;
 }
 
-static void starting_remove(struct gch_start *st)
-{
-	struct gch_start **pp;
-
-	pthread_mutex_lock(&starting_lock);
-	for (pp = &starting; *pp != st; pp = &(*pp)->next)
-		;
-	*pp = st->next;
-	pthread_mutex_unlock(&starting_lock);
-}
-
 static void *thread_start(void *p)
 {
 	struct gch_start *st = p;
-	void *(*fn)(void *);
-	void *arg;
+	void *(*fn)(void *) = st->fn;
+	void *arg = st->arg;
+	int err = gch_thread_attach() < 0 ? errno : 0;
 
-	if (gch_thread_attach() < 0) {
-		perror("gcheap: attaching a new thread");
-		abort();
-	}
-	fn = st->fn;
-	arg = st->arg;
-	starting_remove(st);
-	return fn(arg);
+	/* Attached (or not), this thread holds fn and arg: st may go. */
+	st->err = err;
+	sem_post(&st->attached);
+	return err ? NULL : fn(arg);
 }
 
 int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*start)(void *), void *arg)
 {
-	struct gch_start *st;
-	int err;
+	struct gch_start st = { .fn = start, .arg = arg };
+	int err, detached = PTHREAD_CREATE_JOINABLE;
 
-	st = gch_alloc(sizeof(*st));
-	if (!st)
+	if (gch_heap_ensure() < 0)
 		return errno;
-	st->fn = start;
-	st->arg = arg;
-	pthread_mutex_lock(&starting_lock);
-	st->next = starting;
-	starting = st;
-	pthread_mutex_unlock(&starting_lock);
-	err = pthread_create(thread, attr, thread_start, st);
-	if (err)
-		starting_remove(st);
+	if (attr && (err = pthread_attr_getdetachstate(attr, &detached)))
+		return err;
+	if (sem_init(&st.attached, 0, 0) < 0)
+		return errno;
+	err = pthread_create(thread, attr, thread_start, &st);
+	if (!err) {
+		while (sem_wait(&st.attached) < 0 && errno == EINTR)
+			;	/* a stop signal */
+		err = st.err;
+		if (err && detached == PTHREAD_CREATE_JOINABLE)
+			pthread_join(*thread, NULL);
+	}
+	sem_destroy(&st.attached);
 	return err;
 }

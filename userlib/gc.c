@@ -70,7 +70,15 @@
  * Threads. GC_pthread_create uses gch_pthread_create through a trampoline
  * that records the registration (GC_thread_is_registered). A thread that
  * allocates without being attached (created by the plain pthread_create)
- * is attached on the spot rather than failing.
+ * is attached on the spot rather than failing. GC_pthread_sigmask (and
+ * GC_sigprocmask) never block the stop signal; gc.h redirects
+ * pthread_sigmask and sigprocmask to them.
+ *
+ * The allocator lock (GC_alloc_lock, GC_call_with_alloc_lock) also holds
+ * off the collector, as libgc's does: no cycle starts, so no link is
+ * cleared and no object freed, while it is held. That makes libgc's
+ * weak-pointer idiom (reveal a disguised pointer under the lock) safe.
+ * Allocating under it cannot collect: a full heap fails the allocation.
  */
 #define GC_NO_THREAD_REDIRECTS	/* this file calls the real pthread_* */
 
@@ -85,6 +93,7 @@
 
 #include "gcheap.h"
 #include "gc.h"
+#include "internal.h"
 
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
@@ -142,8 +151,8 @@ static GC_has_static_roots_func static_roots_cb;
 static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static GC_word total_bytes_max, obtained_max;
 
-static _Thread_local bool thread_registered;
-static _Thread_local size_t alloc_since_refresh;
+static GCH_TLS bool thread_registered;
+static GCH_TLS size_t alloc_since_refresh;
 
 /* What the heap has been told, under settings_lock (read without it). */
 static pthread_mutex_t settings_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -256,17 +265,17 @@ static void sync_settings(void)
 		if (applied_off)
 			saved_gogc = gogc;
 		else
-			gch_set_gogc(gogc);
+			gch_set_gogc(gogc, NULL);
 		__atomic_store_n(&applied_divisor, div, __ATOMIC_RELAXED);
 	}
 	if (off != applied_off) {
 		if (off) {
-			int old = gch_set_gogc(-1);
+			int old;
 
-			if (old >= -1)	/* -1: it was off already; below: an error */
+			if (gch_set_gogc(-1, &old) == 0)	/* old -1: it was off already */
 				saved_gogc = old;
 		} else {
-			gch_set_gogc(saved_gogc);
+			gch_set_gogc(saved_gogc, NULL);
 		}
 		__atomic_store_n(&applied_off, off, __ATOMIC_RELAXED);
 	}
@@ -1426,10 +1435,12 @@ int GC_unregister_disappearing_link(void **link)
 void GC_alloc_lock(void)
 {
 	pthread_mutex_lock(&alloc_lock);
+	gch_gc_hold();
 }
 
 void GC_alloc_unlock(void)
 {
+	gch_gc_release();
 	pthread_mutex_unlock(&alloc_lock);
 }
 
@@ -1437,9 +1448,9 @@ void *GC_call_with_alloc_lock(GC_fn_type fn, void *client_data)
 {
 	void *ret;
 
-	pthread_mutex_lock(&alloc_lock);
+	GC_alloc_lock();
 	ret = fn(client_data);
-	pthread_mutex_unlock(&alloc_lock);
+	GC_alloc_unlock();
 	return ret;
 }
 
@@ -1558,11 +1569,25 @@ int GC_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 	ts->start = start;
 	ts->arg = arg;
 	ret = gch_pthread_create(thread, attr, thread_trampoline, ts);
-	if (ret == -1)	/* the file-wide convention, should it follow it */
-		ret = errno;
 	if (ret)
 		gch_free(ts);
 	return ret;
+}
+
+int GC_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return gch_pthread_sigmask(how, set, old);
+}
+
+int GC_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int err = gch_pthread_sigmask(how, set, old);
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return 0;
 }
 
 int GC_pthread_join(pthread_t thread, void **retval)

@@ -4,6 +4,10 @@
  * speaks our ABI, learning the geometry (size classes) from it so the table
  * lives only in the kernel, and mapping the heap's address range.
  *
+ * Public structs carry their size (gcheap.h): options are read, and stats
+ * and info written, through copy_in/copy_out, which reconcile the
+ * caller's size with ours as copy_struct_from_user does.
+ *
  * Thread safety: the heap is opened once under heap_lock; afterwards its
  * description is read-only and read without a lock.
  */
@@ -20,6 +24,10 @@
 #include "internal.h"
 
 #define GCH_DEFAULT_HEAP_MAX	(4ULL << 30)
+
+_Static_assert(sizeof(struct gch_options) == GCH_OPTIONS_SIZE_VER0, "gch_options grew: new VER");
+_Static_assert(sizeof(struct gch_heap_info) == GCH_HEAP_INFO_SIZE_VER0, "gch_heap_info grew");
+_Static_assert(sizeof(struct gch_stats) == GCH_STATS_SIZE_VER0, "gch_stats grew: new VER");
 
 struct gch_heap gch_heap = { .fd = -1 };
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -179,10 +187,43 @@ fail:
 	return -1;
 }
 
-int gch_init(const struct gch_options *opts)
+/* The caller's @size bytes of a struct into our @len: unknown fields must be 0. */
+static int copy_in(void *dst, size_t len, const void *src, size_t size, size_t ver0)
 {
+	size_t i;
+
+	if (size < ver0) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = len; i < size; i++)
+		if (((const unsigned char *)src)[i]) {
+			errno = E2BIG;
+			return -1;
+		}
+	memset(dst, 0, len);
+	memcpy(dst, src, size < len ? size : len);
+	return 0;
+}
+
+/* Our @len bytes into the caller's @size: what we do not know is zero. */
+static void copy_out(void *dst, size_t size, const void *src, size_t len)
+{
+	memcpy(dst, src, size < len ? size : len);
+	if (size > len)
+		memset((unsigned char *)dst + len, 0, size - len);
+}
+
+int gch_init_sized(const struct gch_options *user, size_t size)
+{
+	struct gch_options optbuf, *opts = NULL;
 	int ret;
 
+	if (user) {
+		if (copy_in(&optbuf, sizeof(optbuf), user, size, GCH_OPTIONS_SIZE_VER0) < 0)
+			return -1;
+		opts = &optbuf;
+	}
 	pthread_mutex_lock(&heap_lock);
 	if (gch_heap.fd >= 0) {
 		errno = EALREADY;
@@ -208,10 +249,15 @@ int gch_heap_ensure(void)
 	return ret ? ret : gch_mcache_attach();
 }
 
-int gch_heap_info(struct gch_heap_info *out)
+int gch_heap_info_sized(struct gch_heap_info *user, size_t size)
 {
 	struct gcheap_info info = { .size = sizeof(info) };
+	struct gch_heap_info outbuf, *out = &outbuf;
 
+	if (size < GCH_HEAP_INFO_SIZE_VER0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (gch_heap_ensure() < 0)
 		return -1;
 	if (ioctl(gch_heap.fd, GCHEAP_IOC_INFO, &info) < 0)
@@ -225,13 +271,19 @@ int gch_heap_info(struct gch_heap_info *out)
 	out->heap_max = info.heap_max;
 	out->owner = info.owner_tgid;
 	out->stop_signal = (int)info.stw_signal;
+	copy_out(user, size, out, sizeof(*out));
 	return 0;
 }
 
-int gch_stats(struct gch_stats *out)
+int gch_stats_sized(struct gch_stats *user, size_t size)
 {
 	struct gcheap_stats st = { .size = sizeof(st) };
+	struct gch_stats outbuf, *out = &outbuf;
 
+	if (size < GCH_STATS_SIZE_VER0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (gch_heap_ensure() < 0)
 		return -1;
 	if (ioctl(gch_heap.fd, GCHEAP_IOC_STATS, &st) < 0)
@@ -263,6 +315,8 @@ int gch_stats(struct gch_stats *out)
 	out->gogc = st.gogc;
 	out->threads = st.threads;
 	out->syscalls = __atomic_load_n(&gch_heap.syscalls, __ATOMIC_RELAXED);
+	out->park_failures = gch_stw_park_failures();
+	copy_out(user, size, out, sizeof(*out));
 	return 0;
 }
 

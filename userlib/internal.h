@@ -9,6 +9,9 @@
 
 #include "uapi/gcheap.h"
 
+/* Thread-locals without __tls_get_addr in the shared library. */
+#define GCH_TLS __thread __attribute__((tls_model("initial-exec")))
+
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
@@ -49,16 +52,28 @@ int gch_stw_install(void);
 int gch_stw_attach(void);
 int gch_stw_detach(void);
 uintptr_t gch_stw_stack_hi(void);
+uint64_t gch_stw_park_failures(void);
 
 /* The collector (collect.c). */
 int gch_collect_init(void);
 int gch_gc_ioctl(uint64_t flags);
+void gch_gc_poll_slow(void);
 
-/* A cycle is due: run it on this thread (pacer's gc_wanted). */
+/* The heap is full: a cycle and a sweep, or -1 with errno ENOMEM. */
+int gch_gc_for_space(void);
+
+/* No cycle starts between these (GC_call_with_alloc_lock); they nest. */
+void gch_gc_hold(void);
+void gch_gc_release(void);
+
+/*
+ * A cycle is due (pacer's gc_wanted): run it on this thread, unless a
+ * recent stop timed out (see collect.c).
+ */
 static inline void gch_gc_poll(void)
 {
 	if (unlikely(gch_heap.ctrl && gch_heap.ctrl->gc_wanted))
-		gch_gc_ioctl(GCHEAP_GC_IF_NEEDED);
+		gch_gc_poll_slow();
 }
 
 /* Per-thread cache (mcache.c). */

@@ -17,9 +17,14 @@ static void *alloc_large(size_t size, bool noscan)
 		.bytes = size,
 	};
 
+	/* More than the whole heap: no collection can help. */
+	if (size > gch_heap.end - gch_heap.base) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	/* A full heap may only need a collection. */
 	if (gch_ioctl(GCHEAP_IOC_ALLOC_LARGE, &req) < 0) {
-		if (errno != ENOMEM || gch_gc_ioctl(GCHEAP_GC_SWEEP) < 0 ||
+		if (errno != ENOMEM || gch_gc_for_space() < 0 ||
 		    gch_ioctl(GCHEAP_IOC_ALLOC_LARGE, &req) < 0)
 			return NULL;
 	}
@@ -69,7 +74,11 @@ size_t gch_size(const void *ptr, void **base)
 {
 	struct gcheap_object req = { .size = sizeof(req), .addr = (uintptr_t)ptr };
 
-	if (gch_heap.fd < 0 || gch_ioctl(GCHEAP_IOC_OBJECT, &req) < 0)
+	if (gch_heap.fd < 0 || (uintptr_t)ptr < gch_heap.base || (uintptr_t)ptr >= gch_heap.end) {
+		errno = EINVAL;
+		return 0;
+	}
+	if (gch_ioctl(GCHEAP_IOC_OBJECT, &req) < 0)
 		return 0;
 	if (base)
 		*base = (void *)(uintptr_t)req.base;

@@ -63,7 +63,7 @@ struct gch_mcache {
 	size_t tiny_off;	/* bytes of it in use */
 };
 
-static __thread struct gch_mcache *mcache;
+static GCH_TLS struct gch_mcache *mcache;
 static pthread_key_t mcache_key;
 static pthread_once_t mcache_once = PTHREAD_ONCE_INIT;
 
@@ -192,7 +192,7 @@ static int mcache_refill(struct gch_cclass *cc, unsigned int spanclass)
 	 * A full heap may only need a collection.
 	 */
 	if (gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0) {
-		if (errno != ENOMEM || gch_gc_ioctl(GCHEAP_GC_SWEEP) < 0 ||
+		if (errno != ENOMEM || gch_gc_for_space() < 0 ||
 		    gch_ioctl(GCHEAP_IOC_REFILL, &req) < 0)
 			return -1;
 	}

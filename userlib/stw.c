@@ -13,10 +13,28 @@
  * world restarts. The handler touches nothing but its own frame and
  * initial-exec TLS, and saves errno: it is async-signal-safe, so the
  * thread may be stopped anywhere, even halfway through an allocation.
+ * A park the module refuses (a bug, or the heap's descriptor closed behind
+ * the library's back) leaves the thread running: the stop then times out
+ * with nothing freed, so the heap is safe, but every collection would fail
+ * unexplained. The handler counts it (gch_stats' park_failures) and says
+ * so once on stderr.
  *
  * SA_RESTART makes system calls the signal interrupts restart (as libgc's
  * stop signal does, calls with a timeout such as poll() may still return
  * EINTR). All other signals are blocked while a thread is parked.
+ *
+ * An attached thread must be stoppable, or every stop times out: attaching
+ * unblocks the stop signal (a new thread inherits its creator's mask, and
+ * threads the library starts attach), and gch_pthread_sigmask, which the
+ * libgc layer redirects pthread_sigmask and sigprocmask to, never blocks
+ * it (libgc's GC_pthread_sigmask does the same for its signals).
+ *
+ * A thread in vfork's wait (posix_spawn, system, popen) takes the signal
+ * only once its child has exec'd or exited: the stop waits for it like for
+ * any thread, up to stw_timeout_ms. It is not treated as stopped, because
+ * its callee-saved registers are in the kernel, not on its stack, and the
+ * child runs in the same address space, on that very stack for vfork().
+ * glibc's posix_spawn child execs at once, on a stack of its own.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,13 +42,18 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "gcheap.h"
 #include "internal.h"
 
-#define TLS __thread __attribute__((tls_model("initial-exec")))
+static GCH_TLS uintptr_t stack_lo, stack_hi;
+static uint64_t park_failures;
 
-static TLS uintptr_t stack_lo, stack_hi;
+uint64_t gch_stw_park_failures(void)
+{
+	return __atomic_load_n(&park_failures, __ATOMIC_RELAXED);
+}
 
 uintptr_t gch_stw_stack_hi(void)
 {
@@ -62,7 +85,17 @@ static void stw_handler(int sig, siginfo_t *si, void *uctx)
 		lo = stack_lo;
 	req.stack.lo = lo;
 	req.stack.hi = stack_hi;
-	ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	/* EINTR: a fatal signal, the process is going. */
+	if (ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req) < 0 && errno != EINTR &&
+	    __atomic_fetch_add(&park_failures, 1, __ATOMIC_RELAXED) == 0) {
+		static const char msg[] =
+			"gcheap: a thread could not stop for a collection (GCHEAP_IOC_PARK failed)\n";
+
+		/* Nowhere else to say it if this fails. */
+		ssize_t n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+		(void)n;
+	}
 	errno = saved_errno;
 }
 
@@ -82,6 +115,7 @@ int gch_stw_attach(void)
 {
 	struct gcheap_thread req = { .size = sizeof(req), .op = GCHEAP_THREAD_ATTACH };
 	pthread_attr_t attr;
+	sigset_t stop;
 	size_t size;
 	void *addr;
 	int err;
@@ -98,6 +132,9 @@ int gch_stw_attach(void)
 		return -1;
 	}
 	req.stack_hi = (uintptr_t)addr + size;
+	sigemptyset(&stop);
+	sigaddset(&stop, gch_heap.stw_signal);
+	pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
 	/*
 	 * Known before the module counts the thread in: attaching during a stop
 	 * signals the thread at once, and its handler needs them to park.
@@ -109,6 +146,21 @@ int gch_stw_attach(void)
 		return -1;
 	}
 	return 0;
+}
+
+int gch_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int sig = __atomic_load_n(&gch_heap.stw_signal, __ATOMIC_RELAXED);
+	sigset_t copy;
+
+	/* Before the heap opens the signal is not known: attach unblocks it. */
+	if (set && sig > 0 && (how == SIG_BLOCK || how == SIG_SETMASK) &&
+	    sigismember(set, sig) == 1) {
+		copy = *set;
+		sigdelset(&copy, sig);
+		set = &copy;
+	}
+	return pthread_sigmask(how, set, old);
 }
 
 int gch_stw_detach(void)

@@ -292,15 +292,15 @@ static NOINLINE void garbage(size_t bytes)
 static void test_gogc_off(void)
 {
 	uint64_t gc0;
-	int old;
+	int old = 0, off = 0;
 
 	gch_collect();
-	old = gch_set_gogc(-1);
+	gch_set_gogc(-1, &old);
 	gc0 = stats().num_gc;
 	garbage(8 << 20);
 	ok(old == 100 && stats().num_gc == gc0 && stats().next_gc == UINT64_MAX,
 	   "GOGC off: 8 MiB of garbage, no cycle (was %d)", old);
-	ok(gch_set_gogc(old) == -1 && stats().gogc == old, "GOGC back to %d", old);
+	ok(gch_set_gogc(old, &off) == 0 && off == -1 && stats().gogc == old, "GOGC back to %d", old);
 	gc0 = stats().num_gc;
 	garbage(16 << 20);
 	ok(stats().num_gc > gc0, "and cycles run again");

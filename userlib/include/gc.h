@@ -21,9 +21,11 @@
  *    debugging headers.
  *
  * Threads: define GC_THREADS before including this file to have
- * pthread_create, pthread_join and pthread_detach redirected to the GC_
- * versions, as libgc's gc_pthread_redirects.h does (GC_NO_THREAD_REDIRECTS
- * turns that off). The thread functions are declared in any case.
+ * pthread_create, pthread_join, pthread_detach, pthread_sigmask and
+ * sigprocmask redirected to the GC_ versions, as libgc's
+ * gc_pthread_redirects.h does (GC_NO_THREAD_REDIRECTS turns that off):
+ * the sigmask ones never block the collector's stop signal. The thread
+ * functions are declared in any case.
  */
 #ifndef GC_H
 #define GC_H
@@ -45,6 +47,7 @@
 #endif
 
 #include <pthread.h>
+#include <signal.h>
 
 /* The libgc version this API follows; GC_get_version() returns the same. */
 #define GC_VERSION_MAJOR	8
@@ -395,7 +398,10 @@ typedef GC_word GC_hidden_pointer;
 #define REVEAL_POINTER(p)	GC_REVEAL_POINTER(p)
 #endif
 
-/* A lock of this library's own; it does not hold off the collector. */
+/*
+ * The allocator lock: while it is held no collection starts (libgc's
+ * weak-pointer idiom relies on it). Allocating under it does not collect.
+ */
 typedef void *(GC_CALLBACK *GC_fn_type)(void * /* client_data */);
 GC_API void GC_CALL GC_alloc_lock(void);
 GC_API void GC_CALL GC_alloc_unlock(void);
@@ -429,6 +435,11 @@ GC_API void GC_CALL GC_atfork_child(void);
 GC_API int GC_pthread_create(pthread_t *, GC_PTHREAD_CREATE_CONST pthread_attr_t *,
 			     void *(*)(void *), void * /* arg */);
 GC_API int GC_pthread_join(pthread_t, void ** /* retval */);
+/* As pthread_sigmask and sigprocmask, but the stop signal stays unblocked. */
+#ifdef SIG_BLOCK	/* sigset_t is declared (not under strict ISO C) */
+GC_API int GC_pthread_sigmask(int, const sigset_t *, sigset_t *);
+GC_API int GC_sigprocmask(int, const sigset_t *, sigset_t *);	/* gcheap's */
+#endif
 GC_API int GC_pthread_detach(pthread_t);
 
 /* Pointer checks (libgc's debugging aids): failures call the print procs. */
@@ -621,9 +632,15 @@ GC_API void GC_CALL GC_debug_ptr_store_and_dirty(void *, const void *);
 #undef pthread_create
 #undef pthread_join
 #undef pthread_detach
+#undef pthread_sigmask
+#undef sigprocmask
 #define pthread_create	GC_pthread_create
 #define pthread_join	GC_pthread_join
 #define pthread_detach	GC_pthread_detach
+#ifdef SIG_BLOCK
+#define pthread_sigmask	GC_pthread_sigmask
+#define sigprocmask	GC_sigprocmask
+#endif
 #endif
 
 #endif /* GC_H */

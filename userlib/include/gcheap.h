@@ -4,13 +4,26 @@
  * module (/dev/gcheap). One heap per process, opened on first use.
  *
  * Every function returns 0 or a pointer on success; on failure it returns
- * -1 or NULL and sets errno.
+ * -1 or NULL and sets errno. Two exceptions: gch_size returns 0 (no object
+ * is 0 bytes) with errno set, and the pthread-style calls
+ * (gch_pthread_create, gch_pthread_sigmask) return an error number, as the
+ * calls they replace do.
+ *
+ * The structs below may grow at their ends in later versions. Programs
+ * pass their size: gch_init, gch_stats and gch_heap_info are inline
+ * wrappers that pass sizeof of the struct this header declares to the
+ * exported *_sized functions. A library that knows fewer fields zeroes
+ * the rest of an output struct and refuses (E2BIG) options it does not
+ * know that are not zero; one that knows more treats missing fields as
+ * zero. Sizes below a struct's first version (*_SIZE_VER0) are EINVAL.
+ * The library's symbols carry the version GCHEAP_0.1.
  */
 #ifndef GCHEAP_H
 #define GCHEAP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <pthread.h>
 
@@ -29,6 +42,8 @@ struct gch_options {
 				 * (a number, with an optional K, M or G suffix) */
 };
 
+#define GCH_OPTIONS_SIZE_VER0	16
+
 /*
  * Open and map the process's heap now rather than on first use, and attach
  * the calling thread. @opts may be NULL. GCHEAP_* environment variables
@@ -36,15 +51,22 @@ struct gch_options {
  * if the module is not loaded, EPROTO if the module speaks another ABI,
  * EINVAL for a bad option, ENOMEM if the address range cannot be reserved.
  */
-int gch_init(const struct gch_options *opts);
+int gch_init_sized(const struct gch_options *opts, size_t size);
+
+static inline int gch_init(const struct gch_options *opts)
+{
+	return gch_init_sized(opts, sizeof(*opts));
+}
 
 /*
  * Allocate @size bytes, zeroed, that may hold pointers to other heap
  * objects. Objects are 16-byte aligned when their size class is a multiple
  * of 16 (every class from 32 B up, and 16), else 8-byte aligned; objects
  * over 32 KiB are aligned to 8 KiB. Returns NULL with
- * errno ENOMEM when the heap is full, EPERM on a thread that is not
- * attached (see gch_thread_attach), or the error of opening the heap.
+ * errno ENOMEM when the heap is full (after a collection) or @size is
+ * larger than the whole heap (at once, without one), EPERM on a thread
+ * that is not attached (see gch_thread_attach), or the error of opening
+ * the heap.
  */
 void *gch_alloc(size_t size);
 
@@ -69,7 +91,8 @@ int gch_free(void *ptr);
 
 /*
  * Size of the object holding @ptr (interior pointers included) and, if
- * @base is not NULL, its first byte. 0 if @ptr is not in a heap object.
+ * @base is not NULL, its first byte. 0 with errno EINVAL if @ptr is not in
+ * the heap (or no heap is open), ENOENT if it is in no allocated object.
  */
 size_t gch_size(const void *ptr, void **base);
 
@@ -79,7 +102,12 @@ size_t gch_size(const void *ptr, void **base);
  * An attached thread's stack and registers are roots; it is stopped by a
  * real-time signal (the module's stw_signal) during a collection, which
  * may make an interrupted poll(), select() or sleep return EINTR, as
- * libgc's stop signal does. Idempotent.
+ * libgc's stop signal does. Attaching unblocks that signal in the
+ * thread's mask: an attached thread must not block it, or every
+ * collection waits for it for the module's stw_timeout_ms and then fails
+ * (block signals with gch_pthread_sigmask). A thread waiting in vfork
+ * (posix_spawn, system, popen) stops once its child has exec'd or exited.
+ * Idempotent.
  */
 int gch_thread_attach(void);
 
@@ -101,8 +129,15 @@ struct gch_heap_info {
 	int stop_signal;		/* the signal that stops attached threads */
 };
 
+#define GCH_HEAP_INFO_SIZE_VER0	56
+
 /* Fill @info, opening the heap first if needed. */
-int gch_heap_info(struct gch_heap_info *info);
+int gch_heap_info_sized(struct gch_heap_info *info, size_t size);
+
+static inline int gch_heap_info(struct gch_heap_info *info)
+{
+	return gch_heap_info_sized(info, sizeof(*info));
+}
 
 /* Heap accounting (Go's MemStats names), bytes unless named otherwise. */
 struct gch_stats {
@@ -133,25 +168,40 @@ struct gch_stats {
 	uint64_t finalizers;	/* objects with a finalizer */
 	int gogc;		/* GOGC percent, negative when collection is off */
 	unsigned int threads;	/* attached threads */
+	uint64_t park_failures;	/* stop signals a thread could not answer: the
+				 * module refused its park, a library bug or the
+				 * heap's descriptor closed (see gch_collect) */
 };
 
-int gch_stats(struct gch_stats *st);
+#define GCH_STATS_SIZE_VER0	208
+
+int gch_stats_sized(struct gch_stats *st, size_t size);
+
+static inline int gch_stats(struct gch_stats *st)
+{
+	return gch_stats_sized(st, sizeof(*st));
+}
 
 /*
  * Run a full collection now and sweep the whole heap before returning.
  * Fails with ETIMEDOUT if an attached thread did not stop within the
- * module's stw_timeout_ms (then nothing was freed).
+ * module's stw_timeout_ms (then nothing was freed; the kernel log names
+ * the thread, and gch_stats' park_failures counts threads that took the
+ * signal but could not stop). After such a timeout,
+ * automatic collections are retried only after a number of refills that
+ * doubles with each timeout in a row (64, 128, ... 4096), so a thread that
+ * cannot stop does not stall every allocation; a completed cycle resets it.
  */
 int gch_collect(void);
 
 /*
  * Set GOGC: the next cycle starts when the heap has grown by @percent
  * since the last one found it live (Go's rule, 4 MiB at least). A negative
- * value turns automatic collection off (gch_collect still works). Returns
- * the previous value (-1: it was off), or -2 with errno on failure. The
- * environment's GOGC ("off" or a number) sets the heap's initial value.
+ * value turns automatic collection off (gch_collect still works). The
+ * previous value is stored in *@old if @old is not NULL (-1: it was off).
+ * The environment's GOGC ("off" or a number) sets the heap's initial value.
  */
-int gch_set_gogc(int percent);
+int gch_set_gogc(int percent, int *old);
 
 /*
  * Scan [lo, hi) for pointers at every collection (a global table, a
@@ -194,9 +244,25 @@ unsigned long gch_finalizers_queued(void);
 int gch_register_link(void **link, const void *obj);
 int gch_unregister_link(void **link);
 
-/* pthread_create() for threads that use the heap: the thread is attached. */
+/*
+ * pthread_create() for threads that use the heap: the new thread is
+ * attached, with the stop signal unblocked, before @start runs, and before
+ * this returns; until then @arg is kept by the caller's stack (if the
+ * caller is attached). Returns 0 or an error number, as pthread_create
+ * does: pthread_create's, the error of opening the heap, or the new
+ * thread's attach error (then @start never ran and the thread is gone).
+ */
 int gch_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		       void *(*start)(void *), void *arg);
+
+/*
+ * pthread_sigmask() that never blocks the heap's stop signal (it is taken
+ * out of @set for SIG_BLOCK and SIG_SETMASK). Returns 0 or an error number.
+ * Declared where <signal.h> declares sigset_t (not under strict ISO C).
+ */
+#ifdef SIG_BLOCK
+int gch_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+#endif
 
 /* Size of objects in small size class @cls (1..num_size_classes-1), 0 if none. */
 size_t gch_class_size(unsigned int cls);
