@@ -4,6 +4,19 @@
  * speaks our ABI, learning the geometry (size classes) from it so the table
  * lives only in the kernel, and mapping the heap's address range.
  *
+ * Opening publishes the heap (gch_heap.ready, release-stored) only once
+ * everything is in place: the stop signal's handler, the collector's
+ * settings, the roots. A failure undoes it all, the handler included;
+ * nobody else has seen the heap.
+ *
+ * fork(): the child has no heap (the module does not copy the mapping).
+ * One pthread_atfork() registration takes the library's locks around the
+ * fork in one order, heap_lock, roots_lock (roots.c), starting_lock
+ * (collect.c), so the child finds none held by a thread it does not
+ * have; gc.c's uc_lock, registered later, comes before them. The child
+ * then forgets the parent's heap and opens its own on first use (see
+ * gcheap.h for what it gets).
+ *
  * Thread safety: the heap is opened once under heap_lock; afterwards its
  * description is read-only and read without a lock.
  */
@@ -21,8 +34,9 @@
 
 #define GCH_DEFAULT_HEAP_MAX	(4ULL << 30)
 
-struct gch_heap gch_heap = { .fd = -1 };
+struct gch_heap gch_heap GCH_NOROOT = { .fd = -1 };
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 int gch_ioctl(unsigned long cmd, void *arg)
 {
@@ -154,19 +168,20 @@ static int heap_open_locked(const struct gch_options *opts)
 	info.heap_base = gch_heap.base;
 	info.heap_max = len;
 	gch_heap.info = info;
-	gch_heap.ctrl = ctrl;
 	gch_heap.stw_signal = (int)info.stw_signal;
-	if (gch_stw_install() < 0)
+	/* Not published yet: only this thread uses fd and ctrl until ready. */
+	gch_heap.fd = fd;
+	gch_heap.ctrl = ctrl;
+	if (gch_stw_install() < 0 || gch_collect_init() < 0 || gch_roots_open() < 0)
 		goto fail_heap;
-	__atomic_store_n(&gch_heap.fd, fd, __ATOMIC_RELEASE);
-	if (gch_collect_init() < 0)
-		goto fail_heap;
+	__atomic_store_n(&gch_heap.ready, true, __ATOMIC_RELEASE);
 	return 0;
 fail_heap:
 	err = errno;
+	gch_stw_uninstall();
 	munmap((void *)gch_heap.base, gch_heap.end - gch_heap.base);
+	memset(&gch_heap, 0, sizeof(gch_heap));
 	gch_heap.fd = -1;
-	gch_heap.ctrl = NULL;
 	errno = err;
 fail_ctrl:
 	err = errno;
@@ -179,12 +194,55 @@ fail:
 	return -1;
 }
 
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&heap_lock);
+	gch_roots_lock();
+	gch_collect_lock();
+}
+
+static void atfork_parent(void)
+{
+	gch_collect_unlock();
+	gch_roots_unlock();
+	pthread_mutex_unlock(&heap_lock);
+}
+
+/*
+ * The child: the heap's mapping was not copied, the fd and the control
+ * page are the parent's heap. Forget them (no ioctl on them) and all that
+ * refers to the parent's heap; keep the registered root ranges.
+ */
+static void atfork_child(void)
+{
+	uintptr_t base = gch_heap.base, end = gch_heap.end;
+
+	if (gch_heap.fd >= 0) {
+		close(gch_heap.fd);
+		munmap((void *)gch_heap.ctrl, (size_t)sysconf(_SC_PAGESIZE));
+		munmap((void *)base, end - base);
+	}
+	memset(&gch_heap, 0, sizeof(gch_heap));
+	gch_heap.fd = -1;
+	gch_mcache_forked();
+	gch_stw_forked();
+	gch_roots_forked(base, end);
+	gch_collect_forked();
+	atfork_parent();
+}
+
+static void atfork_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
 int gch_init(const struct gch_options *opts)
 {
 	int ret;
 
+	pthread_once(&atfork_once, atfork_init);
 	pthread_mutex_lock(&heap_lock);
-	if (gch_heap.fd >= 0) {
+	if (gch_heap.ready) {
 		errno = EALREADY;
 		ret = -1;
 	} else {
@@ -198,10 +256,11 @@ int gch_heap_ensure(void)
 {
 	int ret = 0;
 
-	if (likely(__atomic_load_n(&gch_heap.fd, __ATOMIC_ACQUIRE) >= 0))
+	if (likely(__atomic_load_n(&gch_heap.ready, __ATOMIC_ACQUIRE)))
 		return 0;
+	pthread_once(&atfork_once, atfork_init);
 	pthread_mutex_lock(&heap_lock);
-	if (gch_heap.fd < 0)
+	if (!gch_heap.ready)
 		ret = heap_open_locked(NULL);
 	pthread_mutex_unlock(&heap_lock);
 	/* The thread that opens the heap is attached implicitly. */

@@ -14,6 +14,11 @@
  * initial-exec TLS, and saves errno: it is async-signal-safe, so the
  * thread may be stopped anywhere, even halfway through an allocation.
  *
+ * Thread-local storage outside that range which the thread has not
+ * registered as a root yet (roots.c) is copied onto the handler's frame,
+ * below the request, so the park covers it too; at most what the stack
+ * has room for.
+ *
  * SA_RESTART makes system calls the signal interrupts restart (as libgc's
  * stop signal does, calls with a timeout such as poll() may still return
  * EINTR). All other signals are blocked while a thread is parked.
@@ -30,39 +35,71 @@
 
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
+#define GCH_HANDLER_MARGIN	(16 << 10)	/* stack the handler leaves free */
+
 static TLS uintptr_t stack_lo, stack_hi;
+static struct sigaction old_action;
+static bool installed;
 
 uintptr_t gch_stw_stack_hi(void)
 {
 	return stack_hi;
 }
 
+/*
+ * The part of this thread's stack a scan from @sp must cover: [sp, hi) on
+ * its own stack; all of it when @sp is on another stack (a coroutine's or
+ * a sigaltstack, registered with gch_stack_add), whose caller's frames are
+ * still live below hi. lo = hi = 0 for a thread that is not attached.
+ */
+void gch_stw_scan_range(uintptr_t sp, struct gcheap_stack *st)
+{
+	st->hi = stack_hi;
+	st->lo = !stack_hi ? 0 : sp >= stack_lo && sp < stack_hi ? sp : stack_lo;
+}
+
+/* Register this thread's TLS outside its stack as roots (roots.c). */
+int gch_stw_tls_register(void)
+{
+	return stack_hi ? gch_tls_register(stack_lo, stack_hi) : 0;
+}
+
+/* Park with @tls bytes of unregistered TLS copied below the request. */
+static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
+{
+	uint64_t copy[tls / 8 + 1];
+	struct gcheap_park req;
+	uintptr_t lo;
+
+	gch_tls_copy(copy, tls, stack_lo, stack_hi);
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	memcpy(req.stack.regs, &uc->uc_mcontext,
+	       sizeof(uc->uc_mcontext) < sizeof(req.stack.regs) ?
+	       sizeof(uc->uc_mcontext) : sizeof(req.stack.regs));
+	lo = (uintptr_t)&req < (uintptr_t)copy ? (uintptr_t)&req : (uintptr_t)copy;
+	gch_stw_scan_range(lo, &req.stack);
+	ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+}
+
 static void stw_handler(int sig, siginfo_t *si, void *uctx)
 {
-	struct gcheap_park req;
-	const ucontext_t *uc = uctx;
 	int saved_errno = errno;
-	uintptr_t lo = (uintptr_t)&req;
+	uintptr_t sp = (uintptr_t)&saved_errno;
+	size_t tls = 0;
 
 	(void)sig;
 	(void)si;
 	/* Another sender's signal, or a stop that is over: nothing to do. */
 	if (!gch_heap.ctrl || !(gch_heap.ctrl->stw_seq & 1) || !stack_hi)
 		return;
-	memset(&req, 0, sizeof(req));
-	req.size = sizeof(req);
-	memcpy(req.stack.regs, &uc->uc_mcontext,
-	       sizeof(uc->uc_mcontext) < sizeof(req.stack.regs) ?
-	       sizeof(uc->uc_mcontext) : sizeof(req.stack.regs));
-	/*
-	 * On an alternate signal stack our frame is not on the thread's stack:
-	 * scan all of it then (what is not mapped the module skips).
-	 */
-	if (lo < stack_lo || lo >= stack_hi)
-		lo = stack_lo;
-	req.stack.lo = lo;
-	req.stack.hi = stack_hi;
-	ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	/* On another stack the copy would be on no scanned range. */
+	if (sp >= stack_lo + GCH_HANDLER_MARGIN && sp < stack_hi) {
+		tls = gch_tls_copy(NULL, 0, stack_lo, stack_hi);
+		if (tls > sp - stack_lo - GCH_HANDLER_MARGIN)
+			tls = sp - stack_lo - GCH_HANDLER_MARGIN;
+	}
+	park(uctx, tls);
 	errno = saved_errno;
 }
 
@@ -74,7 +111,24 @@ int gch_stw_install(void)
 	sa.sa_sigaction = stw_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	return sigaction(gch_heap.stw_signal, &sa, NULL);
+	if (sigaction(gch_heap.stw_signal, &sa, &old_action) < 0)
+		return -1;
+	installed = true;
+	return 0;
+}
+
+/* A heap that failed to open leaves the signal as it found it. */
+void gch_stw_uninstall(void)
+{
+	if (installed)
+		sigaction(gch_heap.stw_signal, &old_action, NULL);
+	installed = false;
+}
+
+/* A forked child: the thread is attached to no heap, and no ioctl says so. */
+void gch_stw_forked(void)
+{
+	stack_hi = 0;
 }
 
 /* Tell the module about the calling thread and where its stack ends. */
@@ -108,6 +162,8 @@ int gch_stw_attach(void)
 		stack_hi = 0;
 		return -1;
 	}
+	/* Best effort: the handler copies what is not registered. */
+	gch_stw_tls_register();
 	return 0;
 }
 
@@ -119,6 +175,7 @@ int gch_stw_detach(void)
 
 	if (!stack_hi)
 		return 0;
+	gch_tls_unregister();
 	/* Detached first: a stop signal before stack_hi is cleared must still park. */
 	ret = ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req);
 	stack_hi = 0;
