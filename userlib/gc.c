@@ -39,8 +39,8 @@
  * filter. GC_register_altstack registers the alternate stack with
  * gch_stack_add.
  *
- * fork(). libgcheap takes its own locks around a fork; the uncollectable
- * table's lock is taken by GC_atfork_prepare, registered with
+ * fork(). libgcheap takes its own locks around a fork; this file's (the
+ * allocation lock, settings_lock, uc_lock) are taken by GC_atfork_prepare, registered with
  * pthread_atfork at GC_init unless GC_set_handle_fork(-1) said the program
  * calls the GC_atfork_* functions itself. The child's table starts empty
  * (the parent's objects are not in the child's heap) and the heap bounds
@@ -916,6 +916,8 @@ void GC_exclude_static_roots(void *low, void *high_plus_1)
 void GC_register_has_static_roots_callback(GC_has_static_roots_func fn)
 {
 	static_roots_cb = fn;
+	/* Segments are chosen again with it at the next cycle. */
+	gch_set_static_roots_filter(static_roots_filter);
 }
 
 void GC_register_displacement(size_t n)
@@ -1161,14 +1163,19 @@ void GC_start_mark_threads(void)
 {
 }
 
+/* In the order they nest: the allocation lock's holder may allocate. */
 void GC_atfork_prepare(void)
 {
+	pthread_mutex_lock(&alloc_lock);
+	pthread_mutex_lock(&settings_lock);
 	pthread_mutex_lock(&uc_lock);
 }
 
 void GC_atfork_parent(void)
 {
 	pthread_mutex_unlock(&uc_lock);
+	pthread_mutex_unlock(&settings_lock);
+	pthread_mutex_unlock(&alloc_lock);
 }
 
 /* The parent's uncollectable objects are not in the child's heap. */
@@ -1180,7 +1187,7 @@ void GC_atfork_child(void)
 	__atomic_store_n(&uc_live, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&GC_non_gc_bytes, 0, __ATOMIC_RELAXED);
 	bounds_stale = true;
-	pthread_mutex_unlock(&uc_lock);
+	GC_atfork_parent();
 }
 
 /* Statistics: see the top of the file for where each comes from. */
@@ -1527,10 +1534,13 @@ void GC_register_altstack(void *normstack, GC_word normstack_size, void *altstac
 		warn("GC Warning: GC_register_altstack failed (errno %lu)\n", (GC_word)errno);
 }
 
+/* The calling thread's stack only (NULL or its own handle), its bottom unknown. */
 void GC_set_stackbottom(void *thread, const struct GC_stack_base *sb)
 {
-	(void)thread;
-	(void)sb;
+	if (thread && thread != (void *)&thread_registered)
+		return;
+	if (gch_thread_set_stack(NULL, sb->mem_base) < 0)
+		warn("GC Warning: GC_set_stackbottom failed (errno %lu)\n", (GC_word)errno);
 }
 
 /*

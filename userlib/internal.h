@@ -60,6 +60,7 @@ int gch_stw_detach(void);
 void gch_stw_forked(void);
 uintptr_t gch_stw_stack_hi(void);
 void gch_stw_scan_range(uintptr_t sp, struct gcheap_stack *st);
+int gch_stw_set_stack(uintptr_t lo, uintptr_t hi);
 int gch_stw_tls_register(void);
 
 /* Roots (roots.c). */

@@ -400,6 +400,15 @@ int gch_thread_attach(void)
 	return gch_mcache_attach();
 }
 
+int gch_thread_set_stack(const void *lo, const void *hi)
+{
+	if (!mcache) {
+		errno = EPERM;
+		return -1;
+	}
+	return gch_stw_set_stack((uintptr_t)lo, (uintptr_t)hi);
+}
+
 int gch_thread_detach(void)
 {
 	struct gch_mcache *mc = mcache;

@@ -182,6 +182,7 @@ struct walk {
 	struct tls_table *tls;
 	size_t tls_cap;
 	bool first, no_static;
+	unsigned long long adds, subs;
 	int err;
 };
 
@@ -226,8 +227,8 @@ static int walk_object(struct dl_phdr_info *info, size_t size, void *data)
 	if (w->first) {
 		w->first = false;
 		if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
-			seen_adds = info->dlpi_adds;
-			seen_subs = info->dlpi_subs;
+			w->adds = info->dlpi_adds;
+			w->subs = info->dlpi_subs;
 		}
 	}
 	for (i = 0; i < info->dlpi_phnum; i++) {
@@ -309,6 +310,8 @@ static int refresh_locked(void)
 			gch_root_ioctl(GCHEAP_ROOT_REMOVE, segs.v[i].lo, segs.v[i].hi);
 	free(segs.v);
 	segs = w.segs;
+	seen_adds = w.adds;
+	seen_subs = w.subs;
 	segs_valid = true;
 	/* A handler may be reading the old table: it stays. */
 	__atomic_store_n(&tls_table, w.tls, __ATOMIC_RELEASE);

@@ -36,8 +36,10 @@
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
 #define GCH_HANDLER_MARGIN	(16 << 10)	/* stack the handler leaves free */
+#define GCH_MAX_STACK		(1UL << 30)	/* what the module scans of one */
 
 static TLS uintptr_t stack_lo, stack_hi;
+static TLS bool lo_unknown;	/* gch_thread_set_stack without a bottom */
 static struct sigaction old_action;
 static bool installed;
 
@@ -55,7 +57,53 @@ uintptr_t gch_stw_stack_hi(void)
 void gch_stw_scan_range(uintptr_t sp, struct gcheap_stack *st)
 {
 	st->hi = stack_hi;
-	st->lo = !stack_hi ? 0 : sp >= stack_lo && sp < stack_hi ? sp : stack_lo;
+	if (!stack_hi)
+		st->lo = 0;
+	else if (sp >= stack_lo && sp < stack_hi)
+		st->lo = sp;
+	else	/* a stack whose bottom nobody told: nothing known to scan */
+		st->lo = lo_unknown ? stack_hi : stack_lo;
+}
+
+/*
+ * The calling thread runs on [lo, hi) from now on (lo 0: unknown, at most
+ * GCH_MAX_STACK below hi). The module learns the new top by attaching
+ * again; the stop signal is held meanwhile, or a park between its update
+ * and ours would pass the old top and be refused.
+ */
+int gch_stw_set_stack(uintptr_t lo, uintptr_t hi)
+{
+	struct gcheap_thread req = {
+		.size = sizeof(req), .op = GCHEAP_THREAD_ATTACH, .stack_hi = hi,
+	};
+	bool unknown = !lo;
+	sigset_t set, old;
+	int ret;
+
+	if (!stack_hi) {
+		errno = EPERM;
+		return -1;
+	}
+	if (unknown)
+		lo = hi > GCH_MAX_STACK ? hi - GCH_MAX_STACK : 0;
+	if (lo >= hi || hi - lo > GCH_MAX_STACK) {
+		errno = EINVAL;
+		return -1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, gch_heap.stw_signal);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	ret = ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req);
+	if (!ret) {
+		lo_unknown = unknown;
+		stack_lo = lo;
+		stack_hi = hi;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret < 0)
+		return -1;
+	/* Static TLS in the stack left behind is no longer scanned with it. */
+	return gch_stw_tls_register();
 }
 
 /* Register this thread's TLS outside its stack as roots (roots.c). */
@@ -111,7 +159,8 @@ int gch_stw_install(void)
 	sa.sa_sigaction = stw_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	if (sigaction(gch_heap.stw_signal, &sa, &old_action) < 0)
+	/* A forked child installs again: what it found first is the parent's. */
+	if (sigaction(gch_heap.stw_signal, &sa, installed ? NULL : &old_action) < 0)
 		return -1;
 	installed = true;
 	return 0;
@@ -158,6 +207,7 @@ int gch_stw_attach(void)
 	 */
 	stack_lo = (uintptr_t)addr;
 	stack_hi = req.stack_hi;
+	lo_unknown = false;
 	if (ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req) < 0) {
 		stack_hi = 0;
 		return -1;

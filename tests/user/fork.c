@@ -28,6 +28,19 @@ static void **table;		/* malloc'd, registered with gch_root_add */
 static void **links;		/* malloc'd, not a root */
 static volatile int finalized;
 static volatile int stop;
+static volatile sig_atomic_t stage;	/* how far a child got */
+
+/* A child that hangs says where, rather than only that it timed out. */
+static void child_alarm(int sig)
+{
+	char msg[] = "# fork child stuck at stage 0\n";
+
+	(void)sig;
+	msg[sizeof(msg) - 3] = (char)('0' + stage);
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(99);
+	_exit(100 + stage);
+}
 
 static NOINLINE void clear_stack(void)
 {
@@ -71,9 +84,13 @@ static int child(void)
 	pthread_t t;
 	int i;
 
-	alarm(120);	/* a deadlock fails the test rather than hanging it */
+	/* Generous: a deadlock fails the test rather than hanging it. */
+	signal(SIGALRM, child_alarm);
+	alarm(600);
+	stage = 1;
 	if (child_setup() < 0)
 		return 2;
+	stage = 2;
 	if (gch_collect() < 0)
 		return 3;
 	clear_stack();
@@ -81,17 +98,18 @@ static int child(void)
 		return 3;
 	if (!links[0] || links[0] != table[0])
 		return 4;	/* the parent's root range is not a root */
-	for (i = 0; i < 6000 && !finalized; i++) {
+	stage = 3;
+	for (i = 0; !finalized; i++) {
 		if (i % 100 == 0)
 			gch_collect();
 		nanosleep(&ts, NULL);
 	}
-	if (!finalized)
-		return 5;
+	stage = 4;
 	uc = GC_MALLOC_UNCOLLECTABLE(32);
 	if (!uc)
 		return 6;
 	GC_FREE(uc);
+	stage = 5;
 	if (gch_pthread_create(&t, NULL, nothing, NULL) || pthread_join(t, NULL))
 		return 7;
 	return 0;

@@ -5,8 +5,9 @@
  * the opt-out, GCHEAP_NO_STATIC_ROOTS); thread-local variables, static and
  * dynamic (a dlopen()ed library's __thread), of the main thread and of a
  * thread parked by another's collection; a coroutine's stack registered
- * with gch_stack_add, running (it collects) or suspended; a signal handler
- * on a registered sigaltstack.
+ * with gch_stack_add, running (it collects, or is parked by another
+ * thread's collection) or suspended; a thread's stack switched with
+ * gch_thread_set_stack; a signal handler on a registered sigaltstack.
  *
  * libgcheap's own variables, linked into the program, are not: the heap's
  * first object dies.
@@ -299,6 +300,89 @@ static void test_coroutine(void)
 	free(stack);
 }
 
+/*
+ * Another thread on a coroutine stack: registered with gch_stack_add, or
+ * made its stack with gch_thread_set_stack. It collects itself, then waits
+ * there while the main thread collects (its handler runs on that stack).
+ */
+static ucontext_t t_main, t_co;
+static char *t_stack;
+static bool t_set;
+static bool t_good[2];
+static int t_phase;
+static uintptr_t t_lo, t_hi;
+
+static void t_coroutine(void)
+{
+	unsigned int id = t_set ? 10 : 9;
+	struct obj *volatile o;
+	bool set_ok = !t_set || gch_thread_set_stack(t_stack, t_stack + CO_STACK) == 0;
+
+	o = co_alloc(id);
+	t_good[0] = set_ok && collect() == 0 && alive(id, o);
+	set_phase(t_phase);
+	wait_phase(t_phase + 1);
+	t_good[1] = alive(id, o);
+	if (t_set && gch_thread_set_stack((void *)t_lo, (void *)t_hi) < 0)
+		t_good[1] = false;
+}
+
+static void *co_thread(void *arg)
+{
+	pthread_attr_t attr;
+	size_t size;
+	void *addr;
+
+	(void)arg;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &addr, &size);
+		pthread_attr_destroy(&attr);
+		t_lo = (uintptr_t)addr;
+		t_hi = t_lo + size;
+	}
+	getcontext(&t_co);
+	t_co.uc_stack.ss_sp = t_stack;
+	t_co.uc_stack.ss_size = CO_STACK;
+	t_co.uc_link = &t_main;
+	makecontext(&t_co, t_coroutine, 0);
+	swapcontext(&t_main, &t_co);
+	return NULL;
+}
+
+static void run_co_thread(bool set, int ph, const char *what)
+{
+	pthread_t t;
+	int ret;
+
+	t_set = set;
+	t_phase = ph;
+	t_good[0] = t_good[1] = false;
+	if (gch_pthread_create(&t, NULL, co_thread, NULL)) {
+		ok(0, "gch_pthread_create");
+		return;
+	}
+	wait_phase(ph);
+	ret = collect();
+	set_phase(ph + 1);
+	pthread_join(t, NULL);
+	ok(t_good[0], "a thread on %s collects, keeping its object", what);
+	ok(ret == 0 && t_good[1], "its object survives another thread's collection");
+}
+
+static void test_thread_coroutine(void)
+{
+	t_stack = calloc(1, CO_STACK);
+	if (!t_stack || gch_stack_add(t_stack, t_stack + CO_STACK) < 0) {
+		ok(0, "gch_stack_add");
+		return;
+	}
+	run_co_thread(false, 3, "a coroutine stack registered with gch_stack_add");
+	gch_stack_remove(t_stack, t_stack + CO_STACK);
+	memset(t_stack, 0, CO_STACK);
+	run_co_thread(true, 5, "a coroutine stack given by gch_thread_set_stack");
+	free(t_stack);
+}
+
 static int alt_ret = -1;
 static bool alt_good;
 
@@ -351,6 +435,7 @@ int main(int argc, char **argv)
 	test_optout(argv[0]);
 	test_tls();
 	test_coroutine();
+	test_thread_coroutine();
 	test_sigaltstack();
 	return tap_done();
 }

@@ -420,8 +420,9 @@ GC_API void *GC_CALL GC_call_with_gc_active(GC_fn_type, void *) GC_ATTR_NONNULL(
 GC_API void *GC_CALL GC_get_my_stackbottom(struct GC_stack_base *) GC_ATTR_NONNULL(1);
 /* The alternate stack is scanned whole (gch_stack_add); normstack is ignored. */
 GC_API void GC_CALL GC_register_altstack(void *, GC_word, void *, GC_word);
+/* The calling thread only (gch_thread_set_stack with an unknown bottom). */
 GC_API void GC_CALL GC_set_stackbottom(void *, const struct GC_stack_base *)
-	GC_ATTR_NONNULL(2);	/* no effect */
+	GC_ATTR_NONNULL(2);
 /* Call around fork() after GC_set_handle_fork(-1); otherwise automatic. */
 GC_API void GC_CALL GC_atfork_prepare(void);
 GC_API void GC_CALL GC_atfork_parent(void);

@@ -188,6 +188,18 @@ int gch_stack_add(const void *lo, const void *hi);
 int gch_stack_remove(const void *lo, const void *hi);
 
 /*
+ * The calling (attached) thread runs on [lo, hi) from now on instead of
+ * the stack it had (libgc's GC_set_stackbottom): a collection scans it
+ * from the thread's stack pointer up to @hi while the thread runs there.
+ * @lo NULL: not known; then the stack is scanned only while the thread
+ * runs on it, at most 1 GiB below @hi. The stack the thread leaves is no
+ * longer scanned as its stack: register it with gch_stack_add if frames
+ * on it stay live. EPERM on a thread that is not attached, EINVAL for a
+ * range over 1 GiB.
+ */
+int gch_thread_set_stack(const void *lo, const void *hi);
+
+/*
  * Finalizers. Once @obj (an object's first byte) is found unreachable,
  * fn(obj, arg) runs once on the library's finalizer thread; the object and
  * what it reaches are kept until then. Objects reachable from a finalizable
