@@ -81,7 +81,6 @@
 #define GC_NO_THREAD_REDIRECTS	/* this file calls the real pthread_* */
 
 #include <errno.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>

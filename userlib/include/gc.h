@@ -14,9 +14,9 @@
  *  - Interior pointers are always recognized; one byte is still added to
  *    every request, as libgc does, so that a pointer just past an object's
  *    end keeps that object alive.
- *  - GC_INIT() registers the writable segments of every object loaded at
- *    that time as roots; libraries dlopen'd later are not scanned (use
- *    GC_add_roots for their data).
+ *  - As in libgc, the data and bss of every loaded object are roots,
+ *    dlopen'd libraries included (libgcheap reads them again when objects
+ *    are loaded or unloaded), and so are thread-local variables.
  *  - GC_DEBUG selects the GC_debug_* entry points, which allocate without
  *    debugging headers.
  *
