@@ -30,10 +30,10 @@
  * table of modules with TLS that is rebuilt with the static data; a table
  * is never freed (a handler may be reading it), one per change in the set
  * of loaded objects. Where the DTV's layout is not known (not glibc on
- * x86-64 or arm64) only the main thread's static TLS, registered at
- * attach, is covered. A block the handler cannot fit on its stack, or
- * meets while running on another stack, waits for the thread's next
- * registration.
+ * x86-64 or arm64) only registered blocks are covered. A block the handler
+ * cannot fit on its stack, or meets while running on another stack, waits
+ * for the thread's next registration; so does a block of an object loaded
+ * while a cycle starts.
  *
  * Thread safety: roots_lock guards the range list and the segments;
  * taken after heap_lock, before collect.c's starting_lock. A thread's TLS
@@ -298,15 +298,18 @@ static int refresh_locked(void)
 	for (i = 0; i < w.segs.n; i++) {
 		if (ranges_find(&segs, w.segs.v[i].lo, w.segs.v[i].hi) >= 0)
 			continue;
-		/* EEXIST: the program registered the same range itself. */
-		if (gch_root_ioctl(GCHEAP_ROOT_ADD, w.segs.v[i].lo, w.segs.v[i].hi) < 0 &&
-		    errno != EEXIST) {
-			w.err = errno;
-			goto fail;
+		if (gch_root_ioctl(GCHEAP_ROOT_ADD, w.segs.v[i].lo, w.segs.v[i].hi) < 0) {
+			if (errno != EEXIST) {
+				w.err = errno;
+				goto fail;
+			}
+			/* The program registered it itself: the program removes it. */
+			w.segs.v[i].lo = w.segs.v[i].hi = 0;
 		}
 	}
 	for (i = 0; i < segs.n; i++)
-		if (ranges_find(&w.segs, segs.v[i].lo, segs.v[i].hi) < 0)
+		if (segs.v[i].lo < segs.v[i].hi &&
+		    ranges_find(&w.segs, segs.v[i].lo, segs.v[i].hi) < 0)
 			gch_root_ioctl(GCHEAP_ROOT_REMOVE, segs.v[i].lo, segs.v[i].hi);
 	free(segs.v);
 	segs = w.segs;
@@ -319,7 +322,8 @@ static int refresh_locked(void)
 fail:
 	/* Undo what this call added; the old set stays as it was. */
 	while (i-- > 0)
-		if (ranges_find(&segs, w.segs.v[i].lo, w.segs.v[i].hi) < 0)
+		if (w.segs.v[i].lo < w.segs.v[i].hi &&
+		    ranges_find(&segs, w.segs.v[i].lo, w.segs.v[i].hi) < 0)
 			gch_root_ioctl(GCHEAP_ROOT_REMOVE, w.segs.v[i].lo, w.segs.v[i].hi);
 	free(w.segs.v);
 	free(w.tls);

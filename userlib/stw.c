@@ -10,14 +10,18 @@
  * kernel saved in the signal frame and everything the interrupted code
  * keeps on its stack. It also copies the saved registers into the request.
  * The module scans the range from inside the call and returns when the
- * world restarts. The handler touches nothing but its own frame and
- * initial-exec TLS, and saves errno: it is async-signal-safe, so the
- * thread may be stopped anywhere, even halfway through an allocation.
+ * world restarts. The handler writes nothing but its own frame, reads
+ * initial-exec TLS and what roots.c publishes for it, and saves errno: it
+ * is async-signal-safe, so the thread may be stopped anywhere, even
+ * halfway through an allocation.
  *
  * Thread-local storage outside that range which the thread has not
  * registered as a root yet (roots.c) is copied onto the handler's frame,
  * below the request, so the park covers it too; at most what the stack
- * has room for.
+ * has room for. On another stack (a coroutine's, a sigaltstack: registered
+ * roots, gch_stack_add) the handler scans the whole of the thread's own
+ * stack, whose frames below the switch are live; gch_thread_set_stack
+ * moves the thread's stack itself.
  *
  * SA_RESTART makes system calls the signal interrupts restart (as libgc's
  * stop signal does, calls with a timeout such as poll() may still return
