@@ -26,7 +26,7 @@ LIB_OBJ := $(LIB_SRC:userlib/%.c=$(OBJ)/static/%.o)
 LIB_HDR := $(wildcard userlib/*.h userlib/include/*.h) uapi/gcheap.h
 
 TEST_SRC := $(wildcard tests/user/*.c)
-TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
+TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c tests/user/rootsmod.c,$(TEST_SRC)))
 DEMO_BIN := build/demo
 
 .PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
@@ -63,6 +63,14 @@ tests: $(TEST_BIN) $(DEMO_BIN)
 build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< tests/user/tap.c userlib/libgcheap.a -pthread
+
+# The library the roots test dlopen()s; not in build/tests, where every
+# executable is a test.
+build/tests/roots: build/testlib/rootsmod.so
+
+build/testlib/rootsmod.so: tests/user/rootsmod.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -shared -fPIC -o $@ $<
 
 $(DEMO_BIN): tests/demo/demo.c userlib/libgcheap.a
 	@mkdir -p $(@D)

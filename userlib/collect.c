@@ -37,6 +37,13 @@
  * attached) until the new thread holds them, and an attach that fails is
  * the creator's error.
  *
+ * Before each cycle the collecting thread brings the static data roots up
+ * to date (objects loaded or unloaded since) and registers its own TLS
+ * (roots.c): libgc re-registers dynamic libraries every cycle, too.
+ *
+ * fork(): the child has no finalizer thread, and starts one again with its
+ * first finalizer; gc_hold_lock is made anew in it (hold_atfork_child).
+ *
  * Thread safety: every function may be called from any attached thread.
  */
 #include <errno.h>
@@ -92,6 +99,19 @@ static int parse_gogc(const char *s, int *out)
 	return 0;
 }
 
+/* Also while the heap opens, before it is published. */
+static int set_gogc(int percent, int *old)
+{
+	struct gcheap_setgc req = { .size = sizeof(req) };
+
+	req.gogc = percent < 0 ? GCHEAP_GOGC_OFF : percent;
+	if (gch_ioctl(GCHEAP_IOC_SETGC, &req) < 0)
+		return -1;
+	if (old)
+		*old = req.gogc < 0 ? -1 : req.gogc;
+	return 0;
+}
+
 int gch_collect_init(void)
 {
 	const char *env = getenv("GOGC");
@@ -99,9 +119,16 @@ int gch_collect_init(void)
 	int gogc;
 
 	trace = tr && *tr && strcmp(tr, "0");
-	if (env && parse_gogc(env, &gogc) == 0)
-		return gch_set_gogc(gogc, NULL);
+	if (env && parse_gogc(env, &gogc) == 0 && set_gogc(gogc, NULL) < 0)
+		return -1;
 	return 0;
+}
+
+/* The child of a fork: the finalizer thread is the parent's. */
+void gch_collect_forked(void)
+{
+	final_once = (pthread_once_t)PTHREAD_ONCE_INIT;
+	final_err = 0;
 }
 
 /* gctrace-style line for the cycle that just ended (GCHEAP_TRACE=1). */
@@ -195,8 +222,10 @@ __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 	req.since = gch_heap.ctrl->gc_started;
 	memcpy(req.stack.regs, &regs,
 	       sizeof(regs) < sizeof(req.stack.regs) ? sizeof(regs) : sizeof(req.stack.regs));
-	req.stack.hi = gch_stw_stack_hi();
-	req.stack.lo = req.stack.hi ? (uintptr_t)&req : 0;
+	gch_stw_scan_range((uintptr_t)&req, &req.stack);
+	/* Missing roots would free live objects: no cycle without them. */
+	if (gch_roots_refresh() < 0 || gch_stw_tls_register() < 0)
+		return -1;
 	if (trace && gch_stats(&before) < 0)
 		return -1;
 	pthread_once(&hold_once, hold_init);
@@ -242,40 +271,9 @@ int gch_collect(void)
 
 int gch_set_gogc(int percent, int *old)
 {
-	struct gcheap_setgc req = { .size = sizeof(req) };
-
-	if (gch_heap.fd < 0 && gch_heap_ensure() < 0)
+	if (!gch_heap.ready && gch_heap_ensure() < 0)
 		return -1;
-	req.gogc = percent < 0 ? GCHEAP_GOGC_OFF : percent;
-	if (ioctl(gch_heap.fd, GCHEAP_IOC_SETGC, &req) < 0)
-		return -1;
-	if (old)
-		*old = req.gogc < 0 ? -1 : req.gogc;
-	return 0;
-}
-
-static int root_op(unsigned int op, const void *lo, const void *hi)
-{
-	struct gcheap_root req = {
-		.size = sizeof(req),
-		.op = op,
-		.lo = (uintptr_t)lo & ~(uintptr_t)7,
-		.hi = ((uintptr_t)hi + 7) & ~(uintptr_t)7,
-	};
-
-	if (gch_heap.fd < 0 && gch_heap_ensure() < 0)
-		return -1;
-	return ioctl(gch_heap.fd, GCHEAP_IOC_ROOT, &req) < 0 ? -1 : 0;
-}
-
-int gch_root_add(const void *lo, const void *hi)
-{
-	return root_op(GCHEAP_ROOT_ADD, lo, hi);
-}
-
-int gch_root_remove(const void *lo, const void *hi)
-{
-	return root_op(GCHEAP_ROOT_REMOVE, lo, hi);
+	return set_gogc(percent, old);
 }
 
 /* Take queued finalizers into @batch (on the caller's stack) and run them. */

@@ -31,14 +31,20 @@
  * atomic object returns a scanned one: safe, at worst its bytes retain
  * some garbage.
  *
- * Roots. GC_init registers the writable PT_LOAD segments (less RELRO) of
- * every object loaded at that time, as libgc scans data and bss, found
- * with dl_iterate_phdr. libgcheap's own segment is skipped when it is a
- * shared object of its own (the object holding this code and named
- * libgcheap.so*); linked statically it is part of the program and stays.
- * Objects dlopen'd later are not registered: their globals are not roots
- * unless the program calls GC_add_roots for them. Thread stacks and
- * registers are libgcheap's business (attached threads).
+ * Roots. libgcheap itself scans the data and bss of the program and of
+ * every loaded object (refreshed when objects are loaded or unloaded, as
+ * libgc re-registers dynamic libraries every cycle), thread-local storage,
+ * and attached threads' stacks and registers. GC_no_dls and
+ * GC_register_has_static_roots_callback act through its static roots
+ * filter. GC_register_altstack registers the alternate stack with
+ * gch_stack_add.
+ *
+ * fork(). libgcheap takes its own locks around a fork; this file's (the
+ * allocation lock, settings_lock, uc_lock) are taken by GC_atfork_prepare, registered with
+ * pthread_atfork at GC_init unless GC_set_handle_fork(-1) said the program
+ * calls the GC_atfork_* functions itself. The child's table starts empty
+ * (the parent's objects are not in the child's heap) and the heap bounds
+ * are read again from the child's own heap.
  *
  * Pacing. libgc collects after allocating about (2 * live) / divisor bytes
  * and GOGC after growing by live * GOGC / 100: both inversely proportional
@@ -83,7 +89,6 @@
 #define GC_NO_THREAD_REDIRECTS	/* this file calls the real pthread_* */
 
 #include <errno.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -131,8 +136,15 @@ char *GC_stackbottom;
 int GC_parallel;
 int GC_quiet;
 int GC_print_stats;
-void *GC_least_plausible_heap_addr;
-void *GC_greatest_plausible_heap_addr;
+/*
+ * Variables holding heap addresses: in libgcheap's gch_noroot section, cut
+ * out of the static data it scans, or the heap's first object would live
+ * for ever.
+ */
+#define NOROOT __attribute__((section("gch_noroot")))
+
+void *GC_least_plausible_heap_addr NOROOT;
+void *GC_greatest_plausible_heap_addr NOROOT;
 GC_oom_func GC_oom_fn = default_oom;
 GC_abort_func GC_on_abort = default_abort;
 GC_finalizer_notifier_proc GC_finalizer_notifier;
@@ -143,7 +155,8 @@ void (GC_CALLBACK *GC_is_visible_print_proc)(void *) = default_visible_print;
 static int init_done;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static size_t extra_bytes = 1;		/* GC_all_interior_pointers, at init */
-static uintptr_t heap_lo, heap_hi;
+static uintptr_t heap_lo NOROOT, heap_hi NOROOT;
+static bool bounds_stale;		/* a forked child: heap_lo/hi are the parent's */
 static GC_word max_heap_size;		/* for gch_init, if set before it */
 static GC_warn_proc warn_proc = default_warn;
 static GC_stop_func stop_func;
@@ -327,71 +340,40 @@ static size_t parse_size(const char *s)
 	return (size_t)v;
 }
 
-struct roots_walk {
-	uintptr_t self;		/* an address in this library's code */
-	bool seen_main;		/* the first object reported is the program */
-	unsigned int segments;
-};
-
-static bool is_libgcheap(const char *name)
+/*
+ * libgcheap's static roots filter: GC_no_dls leaves out every object but
+ * the program, then the program's callback decides.
+ */
+static int static_roots_filter(const char *name, void *lo, size_t len)
 {
-	const char *base = name ? strrchr(name, '/') : NULL;
-
-	base = base ? base + 1 : name;
-	return base && strncmp(base, "libgcheap.so", 12) == 0;
+	if (GC_no_dls && name && *name)
+		return 0;
+	return !static_roots_cb || static_roots_cb(name, lo, len);
 }
 
-static int add_object_roots(struct dl_phdr_info *info, size_t size, void *data)
+static void read_bounds(void)
 {
-	struct roots_walk *walk = data;
-	bool is_main = !walk->seen_main, self = false;
-	uintptr_t relro_lo = 0, relro_hi = 0;
-	int i;
+	struct gch_heap_info info;
 
-	(void)size;
-	walk->seen_main = true;
-	if (!is_main && GC_no_dls)
-		return 0;
-	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type == PT_LOAD && walk->self - lo < ph->p_memsz)
-			self = true;
-		if (ph->p_type == PT_GNU_RELRO) {
-			relro_lo = lo;
-			relro_hi = lo + ph->p_memsz;
-		}
+	if (gch_heap_info(&info) == 0) {
+		heap_lo = info.heap_base;
+		heap_hi = info.heap_base + info.heap_max;
+		GC_least_plausible_heap_addr = (void *)heap_lo;
+		GC_greatest_plausible_heap_addr = (void *)(heap_hi - 1);
+		bounds_stale = false;
 	}
-	if (self && !is_main && is_libgcheap(info->dlpi_name))
-		return 0;
-	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+}
 
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
-			continue;
-		/* RELRO is read-only once relocated: no heap pointer in it. */
-		if (relro_lo <= lo && lo < relro_hi)
-			lo = relro_hi;
-		if (lo >= hi)
-			continue;
-		if (static_roots_cb && !static_roots_cb(info->dlpi_name, (void *)lo, hi - lo))
-			continue;
-		if (gch_root_add((void *)lo, (void *)hi) < 0)
-			warn("GC Warning: cannot register a data segment as a root (errno %lu)\n",
-			     (GC_word)errno);
-		else
-			walk->segments++;
-	}
-	return 0;
+/* heap_lo/heap_hi, read again in a forked child. */
+static void bounds(void)
+{
+	if (bounds_stale)
+		read_bounds();
 }
 
 static void do_init(void)
 {
 	struct gch_options opts = { .heap_max = max_heap_size };
-	struct gch_heap_info info;
-	struct roots_walk walk = { .self = (uintptr_t)&add_object_roots };
 	struct gch_stats st;
 	const char *env;
 
@@ -408,6 +390,7 @@ static void do_init(void)
 		GC_print_stats = 1;
 
 	extra_bytes = GC_all_interior_pointers ? 1 : 0;
+	gch_set_static_roots_filter(static_roots_filter);
 	if (gch_init(&opts) < 0) {
 		if (errno != EALREADY)
 			fatal("GC_init: cannot open the gcheap heap", errno);
@@ -415,19 +398,14 @@ static void do_init(void)
 			fatal("GC_init: cannot attach the thread to the heap", errno);
 	}
 	thread_registered = true;
-	if (gch_heap_info(&info) == 0) {
-		heap_lo = info.heap_base;
-		heap_hi = info.heap_base + info.heap_max;
-		GC_least_plausible_heap_addr = (void *)heap_lo;
-		GC_greatest_plausible_heap_addr = (void *)(heap_hi - 1);
-	}
-	dl_iterate_phdr(add_object_roots, &walk);
+	read_bounds();
+	if (handle_fork != -1)
+		pthread_atfork(GC_atfork_prepare, GC_atfork_parent, GC_atfork_child);
 	__atomic_store_n(&init_done, 1, __ATOMIC_RELEASE);
 	sync_settings();
 	read_stats(&st);
 	if (GC_print_stats)
-		fprintf(stderr, "gcheap: %u data segments registered as roots, GOGC %d\n",
-			walk.segments, st.gogc);
+		fprintf(stderr, "gcheap: heap at %#lx, GOGC %d\n", (unsigned long)heap_lo, st.gogc);
 }
 
 void GC_init(void)
@@ -487,7 +465,7 @@ static void *__attribute__((noinline)) alloc_retry(size_t n, bool atomic)
 				return NULL;
 			thread_registered = true;
 			attached = true;
-		} else if (errno == ENOMEM && !collected && n <= heap_hi - heap_lo &&
+		} else if (errno == ENOMEM && !collected && (bounds(), n <= heap_hi - heap_lo) &&
 			   !__atomic_load_n(&GC_dont_gc, __ATOMIC_RELAXED)) {
 			gch_collect();
 			collected = true;
@@ -835,6 +813,7 @@ void *GC_base(void *p)
 
 int GC_is_heap_ptr(const void *p)
 {
+	bounds();
 	return (uintptr_t)p >= heap_lo && (uintptr_t)p < heap_hi;
 }
 
@@ -912,6 +891,7 @@ void GC_noop1(GC_word x)
 int GC_expand_hp(size_t bytes)
 {
 	ensure_init();
+	bounds();
 	return bytes <= heap_hi - heap_lo;
 }
 
@@ -944,6 +924,8 @@ void GC_exclude_static_roots(void *low, void *high_plus_1)
 void GC_register_has_static_roots_callback(GC_has_static_roots_func fn)
 {
 	static_roots_cb = fn;
+	/* Segments are chosen again with it at the next cycle. */
+	gch_set_static_roots_filter(static_roots_filter);
 }
 
 void GC_register_displacement(size_t n)
@@ -1189,16 +1171,31 @@ void GC_start_mark_threads(void)
 {
 }
 
+/* In the order they nest: the allocation lock's holder may allocate. */
 void GC_atfork_prepare(void)
 {
+	pthread_mutex_lock(&alloc_lock);
+	pthread_mutex_lock(&settings_lock);
+	pthread_mutex_lock(&uc_lock);
 }
 
 void GC_atfork_parent(void)
 {
+	pthread_mutex_unlock(&uc_lock);
+	pthread_mutex_unlock(&settings_lock);
+	pthread_mutex_unlock(&alloc_lock);
 }
 
+/* The parent's uncollectable objects are not in the child's heap. */
 void GC_atfork_child(void)
 {
+	if (uc_tab)
+		memset(uc_tab, 0, uc_cap * sizeof(*uc_tab));
+	uc_used = 0;
+	__atomic_store_n(&uc_live, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&GC_non_gc_bytes, 0, __ATOMIC_RELAXED);
+	bounds_stale = true;
+	GC_atfork_parent();
 }
 
 /* Statistics: see the top of the file for where each comes from. */
@@ -1531,10 +1528,29 @@ void *GC_get_my_stackbottom(struct GC_stack_base *sb)
 	return &thread_registered;	/* any non-NULL handle */
 }
 
+/*
+ * The thread's own stack is what libgcheap scans already; the alternate
+ * one is scanned whole while registered (for the rest of the process: a
+ * sigaltstack usually lives as long as its thread's handler setup).
+ */
+void GC_register_altstack(void *normstack, GC_word normstack_size, void *altstack,
+			  GC_word altstack_size)
+{
+	(void)normstack;
+	(void)normstack_size;
+	ensure_init();
+	if (altstack && altstack_size && gch_stack_add(altstack, (char *)altstack + altstack_size) < 0 &&
+	    errno != EEXIST)
+		warn("GC Warning: GC_register_altstack failed (errno %lu)\n", (GC_word)errno);
+}
+
+/* The calling thread's stack only (NULL or its own handle), its bottom unknown. */
 void GC_set_stackbottom(void *thread, const struct GC_stack_base *sb)
 {
-	(void)thread;
-	(void)sb;
+	if (thread && thread != (void *)&thread_registered)
+		return;
+	if (gch_thread_set_stack(NULL, sb->mem_base) < 0)
+		warn("GC Warning: GC_set_stackbottom failed (errno %lu)\n", (GC_word)errno);
 }
 
 /*

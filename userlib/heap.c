@@ -8,6 +8,20 @@
  * and info written, through copy_in/copy_out, which reconcile the
  * caller's size with ours as copy_struct_from_user does.
  *
+ * Opening publishes the heap (gch_heap.ready, release-stored) only once
+ * everything is in place: the stop signal's handler, the collector's
+ * settings, the roots. A failure undoes it all, the handler included;
+ * nobody else has seen the heap.
+ *
+ * fork(): the child has no heap (the module does not copy the mapping).
+ * One pthread_atfork() registration takes the library's locks around the
+ * fork in one order, heap_lock then roots_lock (roots.c), so the child
+ * finds none held by a thread it does not have; gc.c's locks, registered
+ * later, come before them, and collect.c makes its gc_hold_lock anew in
+ * the child. The child
+ * then forgets the parent's heap and opens its own on first use (see
+ * gcheap.h for what it gets).
+ *
  * Thread safety: the heap is opened once under heap_lock; afterwards its
  * description is read-only and read without a lock.
  */
@@ -29,8 +43,9 @@ _Static_assert(sizeof(struct gch_options) == GCH_OPTIONS_SIZE_VER0, "gch_options
 _Static_assert(sizeof(struct gch_heap_info) == GCH_HEAP_INFO_SIZE_VER0, "gch_heap_info grew");
 _Static_assert(sizeof(struct gch_stats) == GCH_STATS_SIZE_VER0, "gch_stats grew: new VER");
 
-struct gch_heap gch_heap = { .fd = -1 };
+struct gch_heap gch_heap GCH_NOROOT = { .fd = -1 };
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 int gch_ioctl(unsigned long cmd, void *arg)
 {
@@ -162,19 +177,20 @@ static int heap_open_locked(const struct gch_options *opts)
 	info.heap_base = gch_heap.base;
 	info.heap_max = len;
 	gch_heap.info = info;
-	gch_heap.ctrl = ctrl;
 	gch_heap.stw_signal = (int)info.stw_signal;
-	if (gch_stw_install() < 0)
+	/* Not published yet: only this thread uses fd and ctrl until ready. */
+	gch_heap.fd = fd;
+	gch_heap.ctrl = ctrl;
+	if (gch_stw_install() < 0 || gch_collect_init() < 0 || gch_roots_open() < 0)
 		goto fail_heap;
-	__atomic_store_n(&gch_heap.fd, fd, __ATOMIC_RELEASE);
-	if (gch_collect_init() < 0)
-		goto fail_heap;
+	__atomic_store_n(&gch_heap.ready, true, __ATOMIC_RELEASE);
 	return 0;
 fail_heap:
 	err = errno;
+	gch_stw_uninstall();
 	munmap((void *)gch_heap.base, gch_heap.end - gch_heap.base);
+	memset(&gch_heap, 0, sizeof(gch_heap));
 	gch_heap.fd = -1;
-	gch_heap.ctrl = NULL;
 	errno = err;
 fail_ctrl:
 	err = errno;
@@ -185,6 +201,46 @@ fail:
 	close(fd);
 	errno = err;
 	return -1;
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&heap_lock);
+	gch_roots_lock();
+}
+
+static void atfork_parent(void)
+{
+	gch_roots_unlock();
+	pthread_mutex_unlock(&heap_lock);
+}
+
+/*
+ * The child: the heap's mapping was not copied, the fd and the control
+ * page are the parent's heap. Forget them (no ioctl on them) and all that
+ * refers to the parent's heap; keep the registered root ranges.
+ */
+static void atfork_child(void)
+{
+	uintptr_t base = gch_heap.base, end = gch_heap.end;
+
+	if (gch_heap.fd >= 0) {
+		close(gch_heap.fd);
+		munmap((void *)gch_heap.ctrl, (size_t)sysconf(_SC_PAGESIZE));
+		munmap((void *)base, end - base);
+	}
+	memset(&gch_heap, 0, sizeof(gch_heap));
+	gch_heap.fd = -1;
+	gch_mcache_forked();
+	gch_stw_forked();
+	gch_roots_forked(base, end);
+	gch_collect_forked();
+	atfork_parent();
+}
+
+static void atfork_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
 /* The caller's @size bytes of a struct into our @len: unknown fields must be 0. */
@@ -224,8 +280,9 @@ int gch_init_sized(const struct gch_options *user, size_t size)
 			return -1;
 		opts = &optbuf;
 	}
+	pthread_once(&atfork_once, atfork_init);
 	pthread_mutex_lock(&heap_lock);
-	if (gch_heap.fd >= 0) {
+	if (gch_heap.ready) {
 		errno = EALREADY;
 		ret = -1;
 	} else {
@@ -239,10 +296,11 @@ int gch_heap_ensure(void)
 {
 	int ret = 0;
 
-	if (likely(__atomic_load_n(&gch_heap.fd, __ATOMIC_ACQUIRE) >= 0))
+	if (likely(__atomic_load_n(&gch_heap.ready, __ATOMIC_ACQUIRE)))
 		return 0;
+	pthread_once(&atfork_once, atfork_init);
 	pthread_mutex_lock(&heap_lock);
-	if (gch_heap.fd < 0)
+	if (!gch_heap.ready)
 		ret = heap_open_locked(NULL);
 	pthread_mutex_unlock(&heap_lock);
 	/* The thread that opens the heap is attached implicitly. */

@@ -20,8 +20,16 @@
 #define GCH_CLASS8_LEN		(GCH_SMALL_SIZE_MAX / 8 + 1)
 #define GCH_CLASS128_LEN	((GCHEAP_MAX_SMALL_SIZE - GCH_SMALL_SIZE_MAX) / 128 + 1)
 
+/*
+ * libgcheap's variables that hold heap addresses: not scanned as part of
+ * the static data they are linked into (roots.c), or the heap's first
+ * object would never die.
+ */
+#define GCH_NOROOT __attribute__((section("gch_noroot")))
+
 struct gch_heap {
 	int fd;				/* /dev/gcheap, -1 until opened */
+	bool ready;			/* fully initialized (release-stored) */
 	uintptr_t base, end;		/* the mapping */
 	struct gcheap_info info;	/* as reported at open */
 	struct gcheap_size_class classes[GCHEAP_NUM_SIZE_CLASSES];
@@ -49,15 +57,32 @@ static inline unsigned int gch_size_to_class(size_t size)
 
 /* Stopping the world (stw.c). */
 int gch_stw_install(void);
+void gch_stw_uninstall(void);
 int gch_stw_attach(void);
 int gch_stw_detach(void);
+void gch_stw_forked(void);
 uintptr_t gch_stw_stack_hi(void);
 uint64_t gch_stw_park_failures(void);
+void gch_stw_scan_range(uintptr_t sp, struct gcheap_stack *st);
+int gch_stw_set_stack(uintptr_t lo, uintptr_t hi);
+int gch_stw_tls_register(void);
+
+/* Roots (roots.c). */
+int gch_root_ioctl(unsigned int op, uintptr_t lo, uintptr_t hi);
+int gch_roots_open(void);
+int gch_roots_refresh(void);
+void gch_roots_lock(void);
+void gch_roots_unlock(void);
+void gch_roots_forked(uintptr_t old_base, uintptr_t old_end);
+int gch_tls_register(uintptr_t stack_lo, uintptr_t stack_hi);
+void gch_tls_unregister(void);
+size_t gch_tls_copy(void *buf, size_t len, uintptr_t stack_lo, uintptr_t stack_hi);
 
 /* The collector (collect.c). */
 int gch_collect_init(void);
 int gch_gc_ioctl(uint64_t flags);
 void gch_gc_poll_slow(void);
+void gch_collect_forked(void);
 
 /* The heap is full: a cycle and a sweep, or -1 with errno ENOMEM. */
 int gch_gc_for_space(void);
@@ -81,5 +106,6 @@ int gch_mcache_attach(void);
 void *gch_mcache_alloc(unsigned int spanclass);
 void *gch_mcache_alloc_tiny(size_t size);
 int gch_mcache_free(void *ptr);
+void gch_mcache_forked(void);
 
 #endif /* GCHEAP_INTERNAL_H */

@@ -59,7 +59,7 @@ int gch_free(void *ptr)
 
 	if (!ptr)
 		return 0;
-	if (gch_heap.fd < 0 || (uintptr_t)ptr < gch_heap.base || (uintptr_t)ptr >= gch_heap.end) {
+	if (!gch_heap.ready || (uintptr_t)ptr < gch_heap.base || (uintptr_t)ptr >= gch_heap.end) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -74,7 +74,7 @@ size_t gch_size(const void *ptr, void **base)
 {
 	struct gcheap_object req = { .size = sizeof(req), .addr = (uintptr_t)ptr };
 
-	if (gch_heap.fd < 0 || (uintptr_t)ptr < gch_heap.base || (uintptr_t)ptr >= gch_heap.end) {
+	if (!gch_heap.ready || (uintptr_t)ptr < gch_heap.base || (uintptr_t)ptr >= gch_heap.end) {
 		errno = EINVAL;
 		return 0;
 	}

@@ -13,7 +13,11 @@
  * thousand small objects rather than one span's worth.
  *
  * Tiny allocator: noscan requests under 16 bytes are packed into 16-byte
- * blocks of the tiny span class, as in Go.
+ * blocks of the tiny span class, as in Go. The current block outlives the
+ * span it came from (the span goes back when spent, the block stays
+ * current), so the cache's pointer to it is a root range of its own: once
+ * its first objects die the block must not be freed and handed to another
+ * thread while this one still carves it (Go's gcMarkTinyAllocs).
  *
  * Thread safety: a cache is touched only by its own thread.
  */
@@ -58,9 +62,9 @@ struct gch_cclass {
 };
 
 struct gch_mcache {
-	struct gch_cclass cls[GCHEAP_NUM_SPAN_CLASSES];
-	uintptr_t tiny;		/* current tiny block, 0 if none */
+	uintptr_t tiny;		/* current tiny block, 0 if none; a root */
 	size_t tiny_off;	/* bytes of it in use */
+	struct gch_cclass cls[GCHEAP_NUM_SPAN_CLASSES];
 };
 
 static GCH_TLS struct gch_mcache *mcache;
@@ -69,36 +73,46 @@ static pthread_once_t mcache_once = PTHREAD_ONCE_INIT;
 
 static int mcache_flush(struct gch_mcache *mc);
 
+static int tiny_root(struct gch_mcache *mc, unsigned int op)
+{
+	return gch_root_ioctl(op, (uintptr_t)&mc->tiny, (uintptr_t)(&mc->tiny + 1));
+}
+
 /* A thread that exits attached gives its spans back. */
 static void mcache_exit(void *arg)
 {
 	/* Other destructors that allocate after this one get EPERM, not a freed cache. */
 	mcache = NULL;
 	mcache_flush(arg);
+	tiny_root(arg, GCHEAP_ROOT_REMOVE);
 	free(arg);
 	gch_stw_detach();
 }
 
-/* A forked child has no heap (the mapping is not inherited): start afresh. */
-static void mcache_atfork_child(void)
+/* A forked child: the cache's spans are the parent's heap's. */
+void gch_mcache_forked(void)
 {
-	if (gch_heap.fd >= 0)
-		close(gch_heap.fd);
-	memset(&gch_heap, 0, sizeof(gch_heap));
-	gch_heap.fd = -1;
+	struct gch_mcache *mc = mcache;
+	unsigned int spc;
+
+	if (!mc)
+		return;
 	mcache = NULL;
-	gch_stw_detach();
+	pthread_setspecific(mcache_key, NULL);
+	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
+		free(mc->cls[spc].spare);
+	free(mc);
 }
 
 static void mcache_once_init(void)
 {
 	pthread_key_create(&mcache_key, mcache_exit);
-	pthread_atfork(NULL, NULL, mcache_atfork_child);
 }
 
 int gch_mcache_attach(void)
 {
 	struct gch_mcache *mc;
+	int err;
 
 	if (mcache)
 		return 0;
@@ -111,16 +125,22 @@ int gch_mcache_attach(void)
 		errno = ENOMEM;
 		return -1;
 	}
+	if (tiny_root(mc, GCHEAP_ROOT_ADD) < 0)
+		goto fail;
 	if (gch_stw_attach() < 0) {
-		int err = errno;
-
-		pthread_setspecific(mcache_key, NULL);
-		free(mc);
+		err = errno;
+		tiny_root(mc, GCHEAP_ROOT_REMOVE);
 		errno = err;
-		return -1;
+		goto fail;
 	}
 	mcache = mc;
 	return 0;
+fail:
+	err = errno;
+	pthread_setspecific(mcache_key, NULL);
+	free(mc);
+	errno = err;
+	return -1;
 }
 
 static void cspan_load(struct gch_cspan *cs, uint64_t base, uint32_t elemsize, uint32_t nelems,
@@ -380,6 +400,15 @@ int gch_thread_attach(void)
 	return gch_mcache_attach();
 }
 
+int gch_thread_set_stack(const void *lo, const void *hi)
+{
+	if (!mcache) {
+		errno = EPERM;
+		return -1;
+	}
+	return gch_stw_set_stack((uintptr_t)lo, (uintptr_t)hi);
+}
+
 int gch_thread_detach(void)
 {
 	struct gch_mcache *mc = mcache;
@@ -390,6 +419,8 @@ int gch_thread_detach(void)
 	ret = mcache_flush(mc);
 	pthread_setspecific(mcache_key, NULL);
 	mcache = NULL;
+	if (tiny_root(mc, GCHEAP_ROOT_REMOVE) < 0)
+		ret = -1;
 	free(mc);
 	if (gch_stw_detach() < 0)
 		ret = -1;

@@ -10,9 +10,19 @@
  * kernel saved in the signal frame and everything the interrupted code
  * keeps on its stack. It also copies the saved registers into the request.
  * The module scans the range from inside the call and returns when the
- * world restarts. The handler touches nothing but its own frame and
- * initial-exec TLS, and saves errno: it is async-signal-safe, so the
- * thread may be stopped anywhere, even halfway through an allocation.
+ * world restarts. The handler writes nothing but its own frame, reads
+ * initial-exec TLS and what roots.c publishes for it, and saves errno: it
+ * is async-signal-safe, so the thread may be stopped anywhere, even
+ * halfway through an allocation.
+ *
+ * Thread-local storage outside that range which the thread has not
+ * registered as a root yet (roots.c) is copied onto the handler's frame,
+ * below the request, so the park covers it too; at most what the stack
+ * has room for. On another stack (a coroutine's, a sigaltstack: registered
+ * roots, gch_stack_add) the handler scans the whole of the thread's own
+ * stack, whose frames below the switch are live; gch_thread_set_stack
+ * moves the thread's stack itself.
+ *
  * A park the module refuses (a bug, or the heap's descriptor closed behind
  * the library's back) leaves the thread running: the stop then times out
  * with nothing freed, so the heap is safe, but every collection would fail
@@ -55,36 +65,97 @@ uint64_t gch_stw_park_failures(void)
 	return __atomic_load_n(&park_failures, __ATOMIC_RELAXED);
 }
 
+#define GCH_HANDLER_MARGIN	(16 << 10)	/* stack the handler leaves free */
+#define GCH_MAX_STACK		(1UL << 30)	/* what the module scans of one */
+
+static GCH_TLS bool lo_unknown;	/* gch_thread_set_stack without a bottom */
+static struct sigaction old_action;
+static bool installed;
+
 uintptr_t gch_stw_stack_hi(void)
 {
 	return stack_hi;
 }
 
-static void stw_handler(int sig, siginfo_t *si, void *uctx)
+/*
+ * The part of this thread's stack a scan from @sp must cover: [sp, hi) on
+ * its own stack; all of it when @sp is on another stack (a coroutine's or
+ * a sigaltstack, registered with gch_stack_add), whose caller's frames are
+ * still live below hi. lo = hi = 0 for a thread that is not attached.
+ */
+void gch_stw_scan_range(uintptr_t sp, struct gcheap_stack *st)
 {
-	struct gcheap_park req;
-	const ucontext_t *uc = uctx;
-	int saved_errno = errno;
-	uintptr_t lo = (uintptr_t)&req;
+	st->hi = stack_hi;
+	if (!stack_hi)
+		st->lo = 0;
+	else if (sp >= stack_lo && sp < stack_hi)
+		st->lo = sp;
+	else	/* a stack whose bottom nobody told: nothing known to scan */
+		st->lo = lo_unknown ? stack_hi : stack_lo;
+}
 
-	(void)sig;
-	(void)si;
-	/* Another sender's signal, or a stop that is over: nothing to do. */
-	if (!gch_heap.ctrl || !(gch_heap.ctrl->stw_seq & 1) || !stack_hi)
-		return;
+/*
+ * The calling thread runs on [lo, hi) from now on (lo 0: unknown, at most
+ * GCH_MAX_STACK below hi). The module learns the new top by attaching
+ * again; the stop signal is held meanwhile, or a park between its update
+ * and ours would pass the old top and be refused.
+ */
+int gch_stw_set_stack(uintptr_t lo, uintptr_t hi)
+{
+	struct gcheap_thread req = {
+		.size = sizeof(req), .op = GCHEAP_THREAD_ATTACH, .stack_hi = hi,
+	};
+	bool unknown = !lo;
+	sigset_t set, old;
+	int ret;
+
+	if (!stack_hi) {
+		errno = EPERM;
+		return -1;
+	}
+	if (unknown)
+		lo = hi > GCH_MAX_STACK ? hi - GCH_MAX_STACK : 0;
+	if (lo >= hi || hi - lo > GCH_MAX_STACK) {
+		errno = EINVAL;
+		return -1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, gch_heap.stw_signal);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	ret = ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req);
+	if (!ret) {
+		lo_unknown = unknown;
+		stack_lo = lo;
+		stack_hi = hi;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret < 0)
+		return -1;
+	/* Static TLS in the stack left behind is no longer scanned with it. */
+	return gch_stw_tls_register();
+}
+
+/* Register this thread's TLS outside its stack as roots (roots.c). */
+int gch_stw_tls_register(void)
+{
+	return stack_hi ? gch_tls_register(stack_lo, stack_hi) : 0;
+}
+
+/* Park with @tls bytes of unregistered TLS copied below the request. */
+static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
+{
+	uint64_t copy[tls / 8 + 1];
+	struct gcheap_park req;
+	uintptr_t lo;
+
+	gch_tls_copy(copy, tls, stack_lo, stack_hi);
 	memset(&req, 0, sizeof(req));
 	req.size = sizeof(req);
 	memcpy(req.stack.regs, &uc->uc_mcontext,
 	       sizeof(uc->uc_mcontext) < sizeof(req.stack.regs) ?
 	       sizeof(uc->uc_mcontext) : sizeof(req.stack.regs));
-	/*
-	 * On an alternate signal stack our frame is not on the thread's stack:
-	 * scan all of it then (what is not mapped the module skips).
-	 */
-	if (lo < stack_lo || lo >= stack_hi)
-		lo = stack_lo;
-	req.stack.lo = lo;
-	req.stack.hi = stack_hi;
+	lo = (uintptr_t)&req < (uintptr_t)copy ? (uintptr_t)&req : (uintptr_t)copy;
+	gch_stw_scan_range(lo, &req.stack);
 	/* EINTR: a fatal signal, the process is going. */
 	if (ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req) < 0 && errno != EINTR &&
 	    __atomic_fetch_add(&park_failures, 1, __ATOMIC_RELAXED) == 0) {
@@ -96,6 +167,26 @@ static void stw_handler(int sig, siginfo_t *si, void *uctx)
 
 		(void)n;
 	}
+}
+
+static void stw_handler(int sig, siginfo_t *si, void *uctx)
+{
+	int saved_errno = errno;
+	uintptr_t sp = (uintptr_t)&saved_errno;
+	size_t tls = 0;
+
+	(void)sig;
+	(void)si;
+	/* Another sender's signal, or a stop that is over: nothing to do. */
+	if (!gch_heap.ctrl || !(gch_heap.ctrl->stw_seq & 1) || !stack_hi)
+		return;
+	/* On another stack the copy would be on no scanned range. */
+	if (sp >= stack_lo + GCH_HANDLER_MARGIN && sp < stack_hi) {
+		tls = gch_tls_copy(NULL, 0, stack_lo, stack_hi);
+		if (tls > sp - stack_lo - GCH_HANDLER_MARGIN)
+			tls = sp - stack_lo - GCH_HANDLER_MARGIN;
+	}
+	park(uctx, tls);
 	errno = saved_errno;
 }
 
@@ -107,7 +198,25 @@ int gch_stw_install(void)
 	sa.sa_sigaction = stw_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
-	return sigaction(gch_heap.stw_signal, &sa, NULL);
+	/* A forked child installs again: what it found first is the parent's. */
+	if (sigaction(gch_heap.stw_signal, &sa, installed ? NULL : &old_action) < 0)
+		return -1;
+	installed = true;
+	return 0;
+}
+
+/* A heap that failed to open leaves the signal as it found it. */
+void gch_stw_uninstall(void)
+{
+	if (installed)
+		sigaction(gch_heap.stw_signal, &old_action, NULL);
+	installed = false;
+}
+
+/* A forked child: the thread is attached to no heap, and no ioctl says so. */
+void gch_stw_forked(void)
+{
+	stack_hi = 0;
 }
 
 /* Tell the module about the calling thread and where its stack ends. */
@@ -141,10 +250,13 @@ int gch_stw_attach(void)
 	 */
 	stack_lo = (uintptr_t)addr;
 	stack_hi = req.stack_hi;
+	lo_unknown = false;
 	if (ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req) < 0) {
 		stack_hi = 0;
 		return -1;
 	}
+	/* Best effort: the handler copies what is not registered. */
+	gch_stw_tls_register();
 	return 0;
 }
 
@@ -171,6 +283,7 @@ int gch_stw_detach(void)
 
 	if (!stack_hi)
 		return 0;
+	gch_tls_unregister();
 	/* Detached first: a stop signal before stack_hi is cleared must still park. */
 	ret = ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req);
 	stack_hi = 0;

@@ -14,9 +14,9 @@
  *  - Interior pointers are always recognized; one byte is still added to
  *    every request, as libgc does, so that a pointer just past an object's
  *    end keeps that object alive.
- *  - GC_INIT() registers the writable segments of every object loaded at
- *    that time as roots; libraries dlopen'd later are not scanned (use
- *    GC_add_roots for their data).
+ *  - As in libgc, the data and bss of every loaded object are roots,
+ *    dlopen'd libraries included (libgcheap reads them again when objects
+ *    are loaded or unloaded), and so are thread-local variables.
  *  - GC_DEBUG selects the GC_debug_* entry points, which allocate without
  *    debugging headers.
  *
@@ -424,9 +424,13 @@ GC_API void GC_CALL GC_start_mark_threads(void);	/* no effect */
 GC_API void *GC_CALL GC_do_blocking(GC_fn_type, void *) GC_ATTR_NONNULL(1);
 GC_API void *GC_CALL GC_call_with_gc_active(GC_fn_type, void *) GC_ATTR_NONNULL(1);
 GC_API void *GC_CALL GC_get_my_stackbottom(struct GC_stack_base *) GC_ATTR_NONNULL(1);
+/* The alternate stack is scanned whole (gch_stack_add); normstack is ignored. */
+GC_API void GC_CALL GC_register_altstack(void *, GC_word, void *, GC_word);
+/* The calling thread only (gch_thread_set_stack with an unknown bottom). */
 GC_API void GC_CALL GC_set_stackbottom(void *, const struct GC_stack_base *)
-	GC_ATTR_NONNULL(2);	/* no effect */
-GC_API void GC_CALL GC_atfork_prepare(void);	/* no effect */
+	GC_ATTR_NONNULL(2);
+/* Call around fork() after GC_set_handle_fork(-1); otherwise automatic. */
+GC_API void GC_CALL GC_atfork_prepare(void);
 GC_API void GC_CALL GC_atfork_parent(void);
 GC_API void GC_CALL GC_atfork_child(void);
 #ifndef GC_PTHREAD_CREATE_CONST

@@ -204,12 +204,50 @@ int gch_collect(void);
 int gch_set_gogc(int percent, int *old);
 
 /*
- * Scan [lo, hi) for pointers at every collection (a global table, a
- * malloc'd array holding heap pointers). Bounds are rounded to 8 bytes.
- * gch_root_remove() takes the same bounds.
+ * Scan [lo, hi) for pointers at every collection (a malloc'd array holding
+ * heap pointers). Bounds are rounded to 8 bytes. gch_root_remove() takes
+ * the same bounds.
+ *
+ * Roots without registration: the stacks and registers of attached
+ * threads; every thread's thread-local variables (__thread, static and
+ * dynamic, a dlopen()ed library's included); the data and bss of the
+ * program and of every loaded shared object, read again at the start of a
+ * cycle when objects were loaded or unloaded. GCHEAP_NO_STATIC_ROOTS=1 in
+ * the environment turns the last off (register what must be scanned).
  */
 int gch_root_add(const void *lo, const void *hi);
 int gch_root_remove(const void *lo, const void *hi);
+
+/*
+ * Choose the static data registered as roots: @fn is asked about each
+ * writable segment (@name "" for the program, else the object's path) and
+ * returns 0 to leave it out. NULL: all. Applies from the next cycle.
+ */
+typedef int (*gch_static_roots_filter)(const char *name, void *lo, size_t len);
+void gch_set_static_roots_filter(gch_static_roots_filter fn);
+
+/*
+ * A stack threads may run on besides their own: a coroutine's (makecontext,
+ * swapcontext) or a sigaltstack. It is scanned whole at every collection,
+ * whether a thread runs on it or not, so a suspended coroutine's objects
+ * live. A thread running on it is scanned there and on its own stack (all
+ * of it: the frames that switched away are live). Register a stack before
+ * a thread switches to it; gch_stack_remove() takes the same bounds.
+ */
+int gch_stack_add(const void *lo, const void *hi);
+int gch_stack_remove(const void *lo, const void *hi);
+
+/*
+ * The calling (attached) thread runs on [lo, hi) from now on instead of
+ * the stack it had (libgc's GC_set_stackbottom): a collection scans it
+ * from the thread's stack pointer up to @hi while the thread runs there.
+ * @lo NULL: not known; then the stack is scanned only while the thread
+ * runs on it, at most 1 GiB below @hi. The stack the thread leaves is no
+ * longer scanned as its stack: register it with gch_stack_add if frames
+ * on it stay live. EPERM on a thread that is not attached, EINVAL for a
+ * range over 1 GiB.
+ */
+int gch_thread_set_stack(const void *lo, const void *hi);
 
 /*
  * Finalizers. Once @obj (an object's first byte) is found unreachable,
@@ -243,6 +281,20 @@ unsigned long gch_finalizers_queued(void);
  */
 int gch_register_link(void **link, const void *obj);
 int gch_unregister_link(void **link);
+
+/*
+ * fork(): the child does not share the parent's heap, and does not get a
+ * copy of it. Every pointer into the parent's heap is dangling in the
+ * child: it must not touch the parent's heap objects. The child gets a heap
+ * of its own, opened on first use with the environment's settings (GOGC;
+ * not a value set with gch_set_gogc), and its forking thread attached then;
+ * the ranges registered with gch_root_add and gch_stack_add are roots in it
+ * again, except those inside the parent's heap; static data and TLS are
+ * roots as in any process; finalizers set in the child run on a finalizer
+ * thread of its own (the parent's queued ones are gone). The library's
+ * locks are taken around fork() (pthread_atfork), so a fork beside threads
+ * using the library does not leave the child deadlocked.
+ */
 
 /*
  * pthread_create() for threads that use the heap: the new thread is
