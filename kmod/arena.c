@@ -16,15 +16,18 @@
  *
  * Invariants: a user PTE exists only for a heap page inside a span (in use);
  * before a span's pages return to the page allocator they are zapped, so a
- * later touch faults and gets SIGBUS. Only the owner mm ever maps a page: a
- * VMA copied into a child by fork() is wiped before its PTEs are copied and
- * faults with SIGBUS. All chunk and span-table state is under heap->lock.
+ * later touch faults and gets SIGBUS. Only the owner mm ever maps a page:
+ * the mapping is VM_DONTCOPY for life (VM_IO makes madvise(MADV_DOFORK)
+ * fail), so fork() never copies it, whatever order dup_mmap() copies page
+ * tables and calls ->open in; ->fault refuses any other mm all the same.
+ * All chunk and span-table state is under heap->lock.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/moduleparam.h>
+#include <linux/sched/signal.h>
 #include <linux/export.h>
 #include <kunit/visibility.h>
 #include "arena.h"
@@ -51,27 +54,11 @@ static struct gcheap_chunk *chunk_of(struct gcheap *heap, unsigned long pg)
 	return heap->chunks[pg / GCHEAP_CHUNK_PAGES];
 }
 
-static void gcheap_vm_open(struct vm_area_struct *vma)
-{
-	struct gcheap *heap = vma->vm_private_data;
-
-	/*
-	 * Only a fork() that MADV_DOFORK allowed copies this VMA into another
-	 * mm. ->open runs before the PTEs are copied: wiping the child's copy
-	 * keeps it from ever reaching the parent's pages.
-	 */
-	if (vma->vm_mm != heap->mm)
-		vm_flags_set(vma, VM_WIPEONFORK);
-}
-
 static void gcheap_vm_close(struct vm_area_struct *vma)
 {
 	struct gcheap *heap = vma->vm_private_data;
 
-	/*
-	 * Only the heap's own VMA counts: a refused mremap() closes the copy
-	 * it made, and a child's copy is not the owner's.
-	 */
+	/* Only the heap's own VMA counts: a refused mremap() closes the copy it made. */
 	mutex_lock(&heap->lock);
 	if (vma == heap->vma)
 		heap->mapped = false;
@@ -113,7 +100,6 @@ static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
 }
 
 static const struct vm_operations_struct gcheap_vm_ops = {
-	.open = gcheap_vm_open,
 	.close = gcheap_vm_close,
 	.may_split = gcheap_vm_may_split,
 	.mremap = gcheap_vm_mremap,
@@ -145,7 +131,13 @@ int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
 	ret = gcheap_arena_init(heap, vma->vm_start, npages);
 	if (ret)
 		goto out;
-	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTCOPY | VM_DONTEXPAND);
+	/*
+	 * VM_IO: the one flag with which madvise() refuses MADV_DOFORK (6.1
+	 * to 6.12), so VM_DONTCOPY stays. Its costs: get_user_pages() refuses
+	 * the range (O_DIRECT, process_vm_readv(), ptrace reads of the heap)
+	 * and core dumps leave it out.
+	 */
+	vm_flags_set(vma, VM_MIXEDMAP | VM_IO | VM_DONTCOPY | VM_DONTEXPAND);
 	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &gcheap_vm_ops;
 	vma->vm_private_data = heap;
@@ -192,7 +184,8 @@ static void free_heap_page(struct page *page)
 /*
  * Give heap pages [first, first + n) physical memory where they have none.
  * *reused says whether any page already had some (and so may hold old
- * bytes). On failure the pages allocated here are freed again.
+ * bytes). On failure (no memory, or the caller was killed: the range can
+ * be most of the heap) the pages allocated here are freed again.
  */
 int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 			  unsigned long n, bool *reused)
@@ -200,10 +193,15 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 	unsigned long pg, undo;
 	struct gcheap_chunk **cp;
 	struct page *page;
+	int ret = -ENOMEM;
 
 	lockdep_assert_held(&heap->lock);
 	*reused = false;
 	for (pg = first; pg < first + n; pg++) {
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto fail;
+		}
 		cp = &heap->chunks[pg / GCHEAP_CHUNK_PAGES];
 		if (!*cp) {
 			*cp = kvzalloc(sizeof(**cp), GFP_KERNEL_ACCOUNT);
@@ -240,7 +238,7 @@ fail:
 			heap->resident_pages--;
 		}
 	}
-	return -ENOMEM;
+	return ret;
 }
 
 void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
@@ -273,10 +271,12 @@ struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr
 
 /*
  * Zero @len bytes at byte offset @off of the run of resident heap pages
- * starting at @first_page, through the kernel's own mapping.
+ * starting at @first_page, through the kernel's own mapping. -EINTR, part
+ * of the run zeroed, if the caller is killed meanwhile: a large object can
+ * be most of the heap.
  */
-void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
-		       unsigned long off, unsigned long len)
+int gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
+		      unsigned long off, unsigned long len)
 {
 	while (len) {
 		unsigned long pg = first_page + (off >> GCHEAP_PAGE_SHIFT);
@@ -288,7 +288,10 @@ void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
 		off += n;
 		len -= n;
 		cond_resched();
+		if (len && fatal_signal_pending(current))
+			return -EINTR;
 	}
+	return 0;
 }
 
 /* Take heap pages [first, first + n) away from the process's page tables. */
