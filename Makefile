@@ -27,6 +27,9 @@ LIB_HDR := $(wildcard userlib/*.h userlib/include/*.h) uapi/gcheap.h
 
 TEST_SRC := $(wildcard tests/user/*.c)
 TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
+ifeq ($(shell uname -m),x86_64)
+TEST_BIN += build/tests/abi32
+endif
 DEMO_BIN := build/demo
 
 .PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
@@ -53,6 +56,12 @@ userlib/libgcheap.so: $(LIB_PIC)
 	$(CC) -shared -Wl,-soname,libgcheap.so.0 -o $@ $^ -pthread
 
 tests: $(TEST_BIN) $(DEMO_BIN)
+
+# A 32-bit x86 caller, freestanding so that no 32-bit libc is needed.
+build/tests/abi32: tests/abi32/abi32.c uapi/gcheap.h
+	@mkdir -p $(@D)
+	$(CC) -m32 -std=c11 -O2 -ffreestanding -nostdlib -static -fno-pic -fno-stack-protector \
+		-Wall -Wextra -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -o $@ $<
 
 build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
 	@mkdir -p $(@D)

@@ -99,7 +99,43 @@ static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
+/*
+ * ptrace and /proc/PID/mem: get_user_pages() refuses a VM_IO mapping, so
+ * access_remote_vm() comes here, with mmap_lock held as for ->fault. What
+ * ->fault would map is reachable: the pages of spans, nothing else.
+ */
+static int gcheap_vm_access(struct vm_area_struct *vma, unsigned long addr,
+			    void *buf, int len, int write)
+{
+	struct gcheap *heap = vma->vm_private_data;
+	unsigned long off = addr - vma->vm_start;
+	int done = 0;
+
+	if (vma->vm_mm != heap->mm)
+		return -EIO;
+	mutex_lock(&heap->lock);
+	while (done < len) {
+		unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
+		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
+		int n = min_t(unsigned long, len - done, GCHEAP_PAGE_SIZE - in);
+		void *kaddr;
+
+		if (pg >= heap->npages || !gcheap_arena_span_at(heap, pg))
+			break;
+		kaddr = page_address(chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES]) + in;
+		if (write)
+			memcpy(kaddr, buf + done, n);
+		else
+			memcpy(buf + done, kaddr, n);
+		done += n;
+		off += n;
+	}
+	mutex_unlock(&heap->lock);
+	return done ? done : -EIO;
+}
+
 static const struct vm_operations_struct gcheap_vm_ops = {
+	.access = gcheap_vm_access,
 	.close = gcheap_vm_close,
 	.may_split = gcheap_vm_may_split,
 	.mremap = gcheap_vm_mremap,
@@ -134,8 +170,8 @@ int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
 	/*
 	 * VM_IO: the one flag with which madvise() refuses MADV_DOFORK (6.1
 	 * to 6.12), so VM_DONTCOPY stays. Its costs: get_user_pages() refuses
-	 * the range (O_DIRECT, process_vm_readv(), ptrace reads of the heap)
-	 * and core dumps leave it out.
+	 * the range (O_DIRECT, process_vm_readv(); ptrace goes through
+	 * ->access instead) and core dumps leave it out.
 	 */
 	vm_flags_set(vma, VM_MIXEDMAP | VM_IO | VM_DONTCOPY | VM_DONTEXPAND);
 	vm_flags_clear(vma, VM_MAYEXEC);
@@ -198,10 +234,6 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 	lockdep_assert_held(&heap->lock);
 	*reused = false;
 	for (pg = first; pg < first + n; pg++) {
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			goto fail;
-		}
 		cp = &heap->chunks[pg / GCHEAP_CHUNK_PAGES];
 		if (!*cp) {
 			*cp = kvzalloc(sizeof(**cp), GFP_KERNEL_ACCOUNT);
@@ -211,6 +243,10 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 		if ((*cp)->pages[pg % GCHEAP_CHUNK_PAGES]) {
 			*reused = true;
 			continue;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto fail;
 		}
 		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN,
 				   GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
@@ -268,6 +304,7 @@ struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr
 		return NULL;
 	return gcheap_arena_span_at(heap, (addr - heap->base) >> GCHEAP_PAGE_SHIFT);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_span_of);
 
 /*
  * Zero @len bytes at byte offset @off of the run of resident heap pages

@@ -88,3 +88,4 @@ int gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)
 	gcheap_span_destroy(heap, span);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_large_free);

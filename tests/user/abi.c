@@ -278,6 +278,9 @@ static void test_versions(void)
 		g.since = ctrl->gc_started;
 		ok(call(GCHEAP_IOC_GC, &g, sizeof(g), sizeof(g) + 8, 1) == -E2BIG &&
 		   ctrl->gc_done == done + 1, "GC, non-zero tail: E2BIG, no cycle");
+		g.since = ctrl->gc_started;
+		ok(call(GCHEAP_IOC_GC, &g, sizeof(g), GCHEAP_GC_SIZE_VER0, 0) == 0 &&
+		   ctrl->gc_done == done + 2, "GC at its version 0 size: a cycle");
 	}
 	{
 		struct gcheap_root r = { .op = GCHEAP_ROOT_ADD, .lo = (uintptr_t)words,
@@ -297,9 +300,13 @@ static void test_versions(void)
 		   stats().finalizers == 0, "FINALIZER, non-zero tail: E2BIG, none set");
 		ok(call(GCHEAP_IOC_FINALIZER, &f, sizeof(f), sizeof(f) + 8, 0) == 0 &&
 		   stats().finalizers == 1, "FINALIZER, longer: set");
+		f = (struct gcheap_finalizer){ .obj = objs[1], .fn = 0x5678, .arg = 9 };
+		ok(call(GCHEAP_IOC_FINALIZER, &f, sizeof(f), GCHEAP_FINALIZER_SIZE_VER0, 0) == 0 &&
+		   f.ofn == 0x1234 && stats().finalizers == 1,
+		   "FINALIZER at its version 0 size: replaced, the old one returned");
 		f = (struct gcheap_finalizer){ .obj = objs[1] };
-		ok(call(GCHEAP_IOC_FINALIZER, &f, sizeof(f), sizeof(f), 0) == 0 && f.ofn == 0x1234,
-		   "and cleared");
+		ok(call(GCHEAP_IOC_FINALIZER, &f, sizeof(f), sizeof(f), 0) == 0 && f.ofn == 0x5678 &&
+		   f.oarg == 9, "and cleared");
 	}
 	{
 		struct gcheap_final out[1];
@@ -369,8 +376,9 @@ static void test_versions(void)
 static void test_fork(void)
 {
 	uint64_t obj = large();
-	int status;
+	int status, memfd;
 	pid_t pid;
+	char c;
 
 	if (!ok(obj, "an object to share"))
 		return;
@@ -387,7 +395,17 @@ static void test_fork(void)
 	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
 	   (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS),
 	   "the child cannot read the parent's heap page");
-	ok(*(volatile char *)obj == 1 && free_obj(obj) == 0, "the parent's object is intact");
+	ok(*(volatile char *)obj == 1, "the parent's object is intact");
+	memfd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	ok(memfd >= 0 && pread(memfd, &c, 1, (off_t)obj) == 1 && c == 1,
+	   "ptrace's way in (/proc/self/mem) reads the heap");
+	c = 2;
+	ok(pwrite(memfd, &c, 1, (off_t)obj + 1) == 1 && ((volatile char *)obj)[1] == 2,
+	   "and writes it");
+	ok(pread(memfd, &c, 1, (off_t)(base + HEAP_LEN - 4096)) < 0,
+	   "but not a page in no span");
+	close(memfd);
+	ok(free_obj(obj) == 0, "object freed");
 }
 
 static int read_param(const char *name, char *buf, size_t len)
