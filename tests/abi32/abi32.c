@@ -35,12 +35,17 @@ _Static_assert(sizeof(struct gcheap_ctrl) == 40, "ctrl");
 
 static long sys(long nr, long a, long b, long c, long d, long e, long f)
 {
+	long nr_f[2] = { nr, f };
 	long ret;
 
-	/* ebp carries the sixth argument; it is saved around the call. */
-	__asm__ volatile("push %%ebp\n\tmov %7, %%ebp\n\tint $0x80\n\tpop %%ebp"
+	/*
+	 * ebp carries the sixth argument and is saved around the call; eax
+	 * points at it and the number, as no other register is free.
+	 */
+	__asm__ volatile("push %%ebp\n\tmov 4(%%eax), %%ebp\n\tmov 0(%%eax), %%eax\n\t"
+			 "int $0x80\n\tpop %%ebp"
 			 : "=a"(ret)
-			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e), "m"(f)
+			 : "a"(nr_f), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
 			 : "memory");
 	return ret;
 }
@@ -85,9 +90,11 @@ static void ok(int cond, const char *what)
 
 static int main32(void)
 {
+	static struct gcheap_stats st = { .size = sizeof(st) };
+	static struct gcheap_gc gc = { .size = sizeof(gc), .flags = GCHEAP_GC_FORCE };
 	struct gcheap_info info = { .size = sizeof(info) };
 	const volatile struct gcheap_ctrl *ctrl;
-	long fd, p;
+	long fd, p, heap;
 
 	fd = sys(NR_open, (long)GCHEAP_DEVICE, 2 /* O_RDWR */, 0, 0, 0, 0);
 	ok(fd >= 0, "open from a 32-bit process");
@@ -102,8 +109,22 @@ static int main32(void)
 	if ((unsigned long)p >= -4095UL)
 		return 1;
 	ctrl = (const volatile struct gcheap_ctrl *)p;
-	ok(!(ctrl->stw_seq & 1) && ctrl->next_gc == 4 << 20 && ctrl->gc_done == 0,
-	   "it reads as the control page");
+	/* A heap of one chunk, on a heap-page boundary, at offset 0. */
+	p = sys(NR_mmap2, 0, GCHEAP_CHUNK_SIZE + GCHEAP_PAGE_SIZE, 0 /* PROT_NONE */,
+		0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */, -1, 0);
+	heap = (p + GCHEAP_PAGE_SIZE - 1) & ~(GCHEAP_PAGE_SIZE - 1);
+	ok((unsigned long)p < -4095UL &&
+	   sys(NR_mmap2, heap, GCHEAP_CHUNK_SIZE, 3 /* PROT_READ | PROT_WRITE */,
+	       0x11 /* MAP_SHARED | MAP_FIXED */, fd, 0) == heap, "heap mapped beside it");
+	info = (struct gcheap_info){ .size = sizeof(info) };
+	ok(sys(NR_ioctl, fd, GCHEAP_IOC_INFO, (long)&info, 0, 0, 0) == 0 &&
+	   info.heap_base == (unsigned long)heap && info.heap_max == GCHEAP_CHUNK_SIZE,
+	   "INFO reports it");
+	ok(!(ctrl->stw_seq & 1) && ctrl->gc_done == 0, "the control page: no cycle yet");
+	ok(sys(NR_ioctl, fd, GCHEAP_IOC_GC, (long)&gc, 0, 0, 0) == 0 && ctrl->gc_done == 1 &&
+	   ctrl->gc_started == 1, "a cycle: the control page counts it");
+	ok(sys(NR_ioctl, fd, GCHEAP_IOC_STATS, (long)&st, 0, 0, 0) == 0 && st.num_gc == 1 &&
+	   ctrl->next_gc == st.next_gc, "and shows STATS' goal");
 	return 0;
 }
 
