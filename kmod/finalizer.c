@@ -21,9 +21,10 @@
  * heap->lock. The collector holds it while the world is stopped. An object
  * is looked up and its finalizer or link registered under one hold of
  * special_lock, as GCHEAP_IOC_FREE frees under it: a registration never
- * outlives its object. Nothing under special_lock waits for user memory
- * (a thread waiting there could not park): FINALIZERS copies out with page
- * faults disabled and faults its buffer in with no lock held.
+ * outlives its object. Only the collector touches user memory while it
+ * holds special_lock: a thread waiting on a fault there could not park, so
+ * FINALIZERS copies out with page faults disabled and faults its buffer in
+ * with no lock held.
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
