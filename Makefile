@@ -28,7 +28,7 @@ LIB_HDR := $(wildcard userlib/*.h userlib/include/*.h) uapi/gcheap.h
 TEST_SRC := $(wildcard tests/user/*.c)
 TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
 ifeq ($(shell uname -m),x86_64)
-TEST_BIN += build/tests/abi32
+TEST_BIN += build/abi32/abi32
 endif
 DEMO_BIN := build/demo
 
@@ -57,8 +57,9 @@ userlib/libgcheap.so: $(LIB_PIC)
 
 tests: $(TEST_BIN) $(DEMO_BIN)
 
-# A 32-bit x86 caller, freestanding so that no 32-bit libc is needed.
-build/tests/abi32: tests/abi32/abi32.c uapi/gcheap.h
+# A 32-bit x86 caller, freestanding so that no 32-bit libc is needed; run
+# by build/tests/abi where the kernel runs 32-bit programs.
+build/abi32/abi32: tests/abi32/abi32.c uapi/gcheap.h
 	@mkdir -p $(@D)
 	$(CC) -m32 -std=c11 -O2 -ffreestanding -nostdlib -static -fno-pic -fno-stack-protector \
 		-Wall -Wextra -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -o $@ $<
