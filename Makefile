@@ -27,6 +27,9 @@ LIB_HDR := $(wildcard userlib/*.h userlib/include/*.h) uapi/gcheap.h
 
 TEST_SRC := $(wildcard tests/user/*.c)
 TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c tests/user/rootsmod.c,$(TEST_SRC)))
+ifeq ($(shell uname -m),x86_64)
+TEST_BIN += build/abi32/abi32
+endif
 DEMO_BIN := build/demo
 
 .PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
@@ -59,6 +62,13 @@ build/libgcheap.abi-checked: userlib/libgcheap.so tests/lib-abi
 	@mkdir -p $(@D) && touch $@
 
 tests: $(TEST_BIN) $(DEMO_BIN)
+
+# A 32-bit x86 caller, freestanding so that no 32-bit libc is needed; run
+# by build/tests/abi where the kernel runs 32-bit programs.
+build/abi32/abi32: tests/abi32/abi32.c uapi/gcheap.h
+	@mkdir -p $(@D)
+	$(CC) -m32 -std=c11 -O2 -ffreestanding -nostdlib -static -fno-pic -fno-stack-protector \
+		-Wall -Wextra -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -o $@ $<
 
 build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
 	@mkdir -p $(@D)

@@ -16,15 +16,18 @@
  *
  * Invariants: a user PTE exists only for a heap page inside a span (in use);
  * before a span's pages return to the page allocator they are zapped, so a
- * later touch faults and gets SIGBUS. Only the owner mm ever maps a page: a
- * VMA copied into a child by fork() is wiped before its PTEs are copied and
- * faults with SIGBUS. All chunk and span-table state is under heap->lock.
+ * later touch faults and gets SIGBUS. Only the owner mm ever maps a page:
+ * the mapping is VM_DONTCOPY for life (VM_IO makes madvise(MADV_DOFORK)
+ * fail), so fork() never copies it, whatever order dup_mmap() copies page
+ * tables and calls ->open in; ->fault refuses any other mm all the same.
+ * All chunk and span-table state is under heap->lock.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/moduleparam.h>
+#include <linux/sched/signal.h>
 #include <linux/export.h>
 #include <kunit/visibility.h>
 #include "arena.h"
@@ -51,27 +54,11 @@ static struct gcheap_chunk *chunk_of(struct gcheap *heap, unsigned long pg)
 	return heap->chunks[pg / GCHEAP_CHUNK_PAGES];
 }
 
-static void gcheap_vm_open(struct vm_area_struct *vma)
-{
-	struct gcheap *heap = vma->vm_private_data;
-
-	/*
-	 * Only a fork() that MADV_DOFORK allowed copies this VMA into another
-	 * mm. ->open runs before the PTEs are copied: wiping the child's copy
-	 * keeps it from ever reaching the parent's pages.
-	 */
-	if (vma->vm_mm != heap->mm)
-		vm_flags_set(vma, VM_WIPEONFORK);
-}
-
 static void gcheap_vm_close(struct vm_area_struct *vma)
 {
 	struct gcheap *heap = vma->vm_private_data;
 
-	/*
-	 * Only the heap's own VMA counts: a refused mremap() closes the copy
-	 * it made, and a child's copy is not the owner's.
-	 */
+	/* Only the heap's own VMA counts: a refused mremap() closes the copy it made. */
 	mutex_lock(&heap->lock);
 	if (vma == heap->vma)
 		heap->mapped = false;
@@ -112,8 +99,43 @@ static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
+/*
+ * ptrace and /proc/PID/mem: get_user_pages() refuses a VM_IO mapping, so
+ * access_remote_vm() comes here, with mmap_lock held as for ->fault. What
+ * ->fault would map is reachable: the pages of spans, nothing else.
+ */
+static int gcheap_vm_access(struct vm_area_struct *vma, unsigned long addr,
+			    void *buf, int len, int write)
+{
+	struct gcheap *heap = vma->vm_private_data;
+	unsigned long off = addr - vma->vm_start;
+	int done = 0;
+
+	if (vma->vm_mm != heap->mm)
+		return -EIO;
+	mutex_lock(&heap->lock);
+	while (done < len) {
+		unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
+		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
+		int n = min_t(unsigned long, len - done, GCHEAP_PAGE_SIZE - in);
+		void *kaddr;
+
+		if (pg >= heap->npages || !gcheap_arena_span_at(heap, pg))
+			break;
+		kaddr = page_address(chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES]) + in;
+		if (write)
+			memcpy(kaddr, buf + done, n);
+		else
+			memcpy(buf + done, kaddr, n);
+		done += n;
+		off += n;
+	}
+	mutex_unlock(&heap->lock);
+	return done ? done : -EIO;
+}
+
 static const struct vm_operations_struct gcheap_vm_ops = {
-	.open = gcheap_vm_open,
+	.access = gcheap_vm_access,
 	.close = gcheap_vm_close,
 	.may_split = gcheap_vm_may_split,
 	.mremap = gcheap_vm_mremap,
@@ -145,7 +167,13 @@ int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma)
 	ret = gcheap_arena_init(heap, vma->vm_start, npages);
 	if (ret)
 		goto out;
-	vm_flags_set(vma, VM_MIXEDMAP | VM_DONTCOPY | VM_DONTEXPAND);
+	/*
+	 * VM_IO: the one flag with which madvise() refuses MADV_DOFORK (6.1
+	 * to 6.12), so VM_DONTCOPY stays. Its costs: get_user_pages() refuses
+	 * the range (O_DIRECT, process_vm_readv(); ptrace goes through
+	 * ->access instead) and core dumps leave it out.
+	 */
+	vm_flags_set(vma, VM_MIXEDMAP | VM_IO | VM_DONTCOPY | VM_DONTEXPAND);
 	vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_ops = &gcheap_vm_ops;
 	vma->vm_private_data = heap;
@@ -192,7 +220,8 @@ static void free_heap_page(struct page *page)
 /*
  * Give heap pages [first, first + n) physical memory where they have none.
  * *reused says whether any page already had some (and so may hold old
- * bytes). On failure the pages allocated here are freed again.
+ * bytes). On failure (no memory, or the caller was killed: the range can
+ * be most of the heap) the pages allocated here are freed again.
  */
 int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 			  unsigned long n, bool *reused)
@@ -200,6 +229,7 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 	unsigned long pg, undo;
 	struct gcheap_chunk **cp;
 	struct page *page;
+	int ret = -ENOMEM;
 
 	lockdep_assert_held(&heap->lock);
 	*reused = false;
@@ -213,6 +243,10 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 		if ((*cp)->pages[pg % GCHEAP_CHUNK_PAGES]) {
 			*reused = true;
 			continue;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto fail;
 		}
 		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN,
 				   GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
@@ -240,7 +274,7 @@ fail:
 			heap->resident_pages--;
 		}
 	}
-	return -ENOMEM;
+	return ret;
 }
 
 void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
@@ -270,13 +304,16 @@ struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr
 		return NULL;
 	return gcheap_arena_span_at(heap, (addr - heap->base) >> GCHEAP_PAGE_SHIFT);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_span_of);
 
 /*
  * Zero @len bytes at byte offset @off of the run of resident heap pages
- * starting at @first_page, through the kernel's own mapping.
+ * starting at @first_page, through the kernel's own mapping. -EINTR, part
+ * of the run zeroed, if the caller is killed meanwhile: a large object can
+ * be most of the heap.
  */
-void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
-		       unsigned long off, unsigned long len)
+int gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
+		      unsigned long off, unsigned long len)
 {
 	while (len) {
 		unsigned long pg = first_page + (off >> GCHEAP_PAGE_SHIFT);
@@ -288,7 +325,10 @@ void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
 		off += n;
 		len -= n;
 		cond_resched();
+		if (len && fatal_signal_pending(current))
+			return -EINTR;
 	}
+	return 0;
 }
 
 /* Take heap pages [first, first + n) away from the process's page tables. */

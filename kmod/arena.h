@@ -26,8 +26,8 @@ void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
 			   unsigned long n, struct gcheap_span *span);
 struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr);
 struct gcheap_span *gcheap_arena_span_at(struct gcheap *heap, unsigned long pg);
-void gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
-		       unsigned long off, unsigned long len);
+int gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
+		      unsigned long off, unsigned long len);
 void gcheap_arena_unmap_user(struct gcheap *heap, unsigned long first,
 			     unsigned long n);
 void gcheap_arena_release(struct gcheap *heap);

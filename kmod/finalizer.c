@@ -18,13 +18,25 @@
  *     which keeps them on its stack until the function has run.
  *
  * Locking: heap->special_lock for the tables and the queue, taken before
- * heap->lock. The collector holds it while the world is stopped.
+ * heap->lock. The collector holds it while the world is stopped. An object
+ * is looked up and its finalizer or link registered under one hold of
+ * special_lock, as GCHEAP_IOC_FREE frees under it: a registration never
+ * outlives its object. Only the collector touches user memory while it
+ * holds special_lock: a thread waiting on a fault there could not park, so
+ * FINALIZERS copies out with page faults disabled and faults its buffer in
+ * with no lock held.
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/sched/signal.h>
+#include <linux/pagemap.h>
+#include <linux/moduleparam.h>
 #include "finalizer.h"
 #include "central.h"
+
+static unsigned int max_links = 1048576;
+module_param(max_links, uint, 0644);
+MODULE_PARM_DESC(max_links, "Disappearing links one heap may register (default 1048576)");
 
 struct gcheap_special {
 	struct list_head ready;	/* on heap->final_ready once queued */
@@ -67,13 +79,15 @@ static void publish_queued(struct gcheap *heap)
 
 /*
  * The first byte of the allocated object holding @addr, or 0. A slot of
- * a span a cache holds counts as allocated.
+ * a span a cache holds counts as allocated. Under special_lock, so that
+ * the object cannot be freed before the caller is done with it.
  */
 static unsigned long object_base(struct gcheap *heap, unsigned long addr)
 {
 	struct gcheap_object obj = { .addr = addr };
 	int ret;
 
+	lockdep_assert_held(&heap->special_lock);
 	mutex_lock(&heap->lock);
 	ret = gcheap_object_lookup(heap, &obj);
 	mutex_unlock(&heap->lock);
@@ -90,9 +104,7 @@ int gcheap_finalizer_set(struct gcheap *heap, struct gcheap_finalizer *req)
 
 	if (req->__reserved || req->flags & ~GCHEAP_FINALIZER_FLAGS || req->ofn || req->oarg)
 		return -EINVAL;
-	if (!req->fn && (req->arg || req->flags))
-		return -EINVAL;
-	if (object_base(heap, req->obj) != req->obj || !req->obj)
+	if ((!req->fn && (req->arg || req->flags)) || !req->obj)
 		return -EINVAL;
 	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
 	if (!sp)
@@ -107,7 +119,11 @@ int gcheap_finalizer_set(struct gcheap *heap, struct gcheap_finalizer *req)
 		kfree(sp);
 		return -ERESTARTSYS;
 	}
-	if (req->fn) {
+	if (object_base(heap, req->obj) != req->obj) {
+		kfree(sp);
+		ret = -EINVAL;
+		old = NULL;
+	} else if (req->fn) {
 		old = xa_store(&heap->finalizers, key, sp, GFP_KERNEL_ACCOUNT);
 		if (xa_is_err(old)) {
 			ret = xa_err(old);
@@ -144,51 +160,69 @@ void gcheap_final_forget(struct gcheap *heap, unsigned long obj)
 	}
 }
 
+/*
+ * Copy queued finalizers to @out with page faults disabled, up to @count,
+ * and take those copied off the queue. The number taken.
+ */
+static u32 take_queued(struct gcheap *heap, struct gcheap_final __user *out, u32 count,
+		       struct list_head *taken)
+{
+	struct gcheap_special *sp, *tmp;
+	u32 n = 0;
+
+	lockdep_assert_held(&heap->special_lock);
+	pagefault_disable();
+	list_for_each_entry_safe(sp, tmp, &heap->final_ready, ready) {
+		struct gcheap_final f = { .obj = sp->obj, .fn = sp->fn, .arg = sp->arg };
+
+		if (n == count || __copy_to_user_inatomic(&out[n], &f, sizeof(f)))
+			break;
+		list_move_tail(&sp->ready, taken);
+		heap->nqueued--;
+		n++;
+	}
+	pagefault_enable();
+	publish_queued(heap);
+	return n;
+}
+
 int gcheap_finalizers_take(struct gcheap *heap, struct gcheap_finalizers *req)
 {
 	struct gcheap_final __user *out = u64_to_user_ptr(req->out);
 	struct gcheap_special *sp, *tmp;
+	bool queued;
 	LIST_HEAD(taken);
-	u32 n = 0;
+	u32 n;
 	int ret;
 
 	if (req->flags & ~GCHEAP_FINALIZERS_WAIT || !req->count || req->count > 1024)
 		return -EINVAL;
+	if (!access_ok(out, (size_t)req->count * sizeof(*out)))
+		return -EFAULT;
 	for (;;) {
 		if (mutex_lock_interruptible(&heap->special_lock))
 			return -ERESTARTSYS;
-		while (n < req->count && !list_empty(&heap->final_ready)) {
-			list_move_tail(heap->final_ready.next, &taken);
-			heap->nqueued--;
-			n++;
-		}
-		publish_queued(heap);
+		n = take_queued(heap, out, req->count, &taken);
+		queued = heap->nqueued;
 		mutex_unlock(&heap->special_lock);
-		if (n || !(req->flags & GCHEAP_FINALIZERS_WAIT))
+		if (n || (!queued && !(req->flags & GCHEAP_FINALIZERS_WAIT)))
 			break;
+		if (queued) {
+			/* The first entry's page is not there: fault it in unlocked. */
+			if (fault_in_writeable((char __user *)out, sizeof(*out)))
+				return -EFAULT;
+			if (signal_pending(current))
+				return -ERESTARTSYS;
+			continue;
+		}
 		ret = wait_event_interruptible(heap->final_wq, READ_ONCE(heap->nqueued));
 		if (ret)
 			return -ERESTARTSYS;
 	}
 	req->count = n;
-	n = 0;
-	list_for_each_entry(sp, &taken, ready) {
-		struct gcheap_final f = { .obj = sp->obj, .fn = sp->fn, .arg = sp->arg };
-
-		if (copy_to_user(&out[n++], &f, sizeof(f)))
-			goto fault;
-	}
 	list_for_each_entry_safe(sp, tmp, &taken, ready)
 		kfree(sp);
 	return 0;
-fault:
-	/* Nothing is lost: the finalizers go back to the head of the queue. */
-	mutex_lock(&heap->special_lock);
-	heap->nqueued += req->count;
-	list_splice(&taken, &heap->final_ready);
-	publish_queued(heap);
-	mutex_unlock(&heap->special_lock);
-	return -EFAULT;
 }
 
 int gcheap_link_op(struct gcheap *heap, const struct gcheap_link *req)
@@ -199,24 +233,30 @@ int gcheap_link_op(struct gcheap *heap, const struct gcheap_link *req)
 
 	if (!req->link || !IS_ALIGNED(req->link, 8) || req->link >= TASK_SIZE)
 		return -EINVAL;
-	if (req->op == GCHEAP_LINK_ADD) {
-		base = object_base(heap, req->obj);
-		if (!base)
-			return -EINVAL;
-		if (mutex_lock_interruptible(&heap->special_lock))
-			return -ERESTARTSYS;
-		old = xa_store(&heap->links, key, xa_mk_value(key_of(heap, base)),
-			       GFP_KERNEL_ACCOUNT);
-		ret = xa_err(old);
-		mutex_unlock(&heap->special_lock);
-		return ret;
-	}
-	if (req->op != GCHEAP_LINK_REMOVE || req->obj)
+	if (req->op != GCHEAP_LINK_ADD && (req->op != GCHEAP_LINK_REMOVE || req->obj))
 		return -EINVAL;
 	if (mutex_lock_interruptible(&heap->special_lock))
 		return -ERESTARTSYS;
-	if (!xa_erase(&heap->links, key))
-		ret = -ENOENT;
+	if (req->op == GCHEAP_LINK_REMOVE) {
+		if (xa_erase(&heap->links, key))
+			heap->nlinks--;
+		else
+			ret = -ENOENT;
+		goto out;
+	}
+	base = object_base(heap, req->obj);
+	ret = -EINVAL;
+	if (!base)
+		goto out;
+	/* Every link is walked with the world stopped: their number is bounded. */
+	ret = -ENOSPC;
+	if (!xa_load(&heap->links, key) && heap->nlinks >= READ_ONCE(max_links))
+		goto out;
+	old = xa_store(&heap->links, key, xa_mk_value(key_of(heap, base)), GFP_KERNEL_ACCOUNT);
+	ret = xa_err(old);
+	if (!ret && !old)
+		heap->nlinks++;
+out:
 	mutex_unlock(&heap->special_lock);
 	return ret;
 }
@@ -242,9 +282,11 @@ void gcheap_links_clear(struct gcheap *heap)
 		unsigned long obj = heap->base + xa_to_value(entry) * 8;
 		unsigned long link = idx * 8;
 
+		cond_resched();
 		if (gcheap_marked(heap, obj))
 			continue;
 		xa_erase(&heap->links, idx);
+		heap->nlinks--;
 		/* A link in a dead object goes with it, unwritten. */
 		if (link - heap->base < heap->npages << GCHEAP_PAGE_SHIFT &&
 		    !gcheap_marked(heap, link))
@@ -279,6 +321,7 @@ void gcheap_final_queue_dead(struct gcheap *heap, struct gcheap_gcwork *w)
 
 	lockdep_assert_held(&heap->special_lock);
 	xa_for_each(&heap->finalizers, idx, sp) {
+		cond_resched();
 		if (gcheap_marked(heap, sp->obj))
 			continue;
 		gcheap_grey(w, sp->obj);

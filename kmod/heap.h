@@ -40,8 +40,10 @@ struct gcheap {
 	/*
 	 * lock: the page allocator, the chunk and span tables, span creation
 	 * and destruction, the mapping's state and the counters below.
-	 * Taken before any central lock, never while holding mmap_lock's
-	 * writer side; faults take it under mmap_lock (read).
+	 * Taken before any central lock, and with mmap_lock held: read by
+	 * ->fault and prefault, write by ->mmap and ->close. So whoever
+	 * holds it never takes mmap_lock nor touches user memory (a fault on
+	 * the heap would take it again).
 	 */
 	struct mutex lock;
 	unsigned long base;	/* user address of the mapping, 0 until mmap */
@@ -87,6 +89,7 @@ struct gcheap {
 	unsigned int nroots;
 	struct xarray finalizers;	/* object offset / 8 -> struct gcheap_special */
 	struct xarray links;		/* link address / 8 -> value (object offset / 8) */
+	unsigned long nlinks;		/* entries in links, at most max_links */
 	struct list_head final_ready;	/* queued finalizers, under special_lock */
 	u64 nfinalizers, nqueued;
 	wait_queue_head_t final_wq;

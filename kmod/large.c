@@ -6,7 +6,9 @@
  * Locking: heap->lock for creation and destruction. The object is zeroed
  * with the lock dropped, while its span is still INIT: no lookup by address
  * accepts an INIT span, so nothing else can free it meanwhile, and the
- * ioctl's reference on the file keeps the heap alive.
+ * ioctl's reference on the file keeps the heap alive. A caller killed
+ * while its object is populated or zeroed gets -EINTR and the span goes
+ * back before anyone saw it.
  */
 #include <linux/err.h>
 #include <linux/export.h>
@@ -21,6 +23,7 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	struct gcheap_span *span;
 	unsigned long npages;
 	u8 spc;
+	int ret;
 
 	if (req->flags & ~GCHEAP_LARGE_NOSCAN || req->__reserved)
 		return -EINVAL;
@@ -44,7 +47,14 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	if (IS_ERR(span))
 		return PTR_ERR(span);
 
-	gcheap_span_zero_free(heap, span);
+	/* Killed while zeroing: the span goes back, the heap is as it was. */
+	ret = gcheap_span_zero_free(heap, span);
+	if (ret) {
+		mutex_lock(&heap->lock);
+		gcheap_span_destroy(heap, span);
+		mutex_unlock(&heap->lock);
+		return ret;
+	}
 	gcheap_arena_prefault(heap, span->start, npages);
 
 	mutex_lock(&heap->lock);
@@ -78,3 +88,4 @@ int gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)
 	gcheap_span_destroy(heap, span);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_large_free);

@@ -5,8 +5,9 @@
  * This file is the module's entry: the /dev/gcheap misc device and its file
  * operations. Each open() creates a heap (heap.c); every operation on the
  * file first checks that the caller is the heap's owner. ioctl arguments
- * follow the extensible-struct rules in uapi/gcheap.h: nothing is changed
- * unless the whole argument was valid.
+ * follow the extensible-struct rules in uapi/gcheap.h, all in one place
+ * (gcheap_ioctl()): nothing is changed unless the whole argument was valid
+ * and, for a call that writes it back, writable.
  *
  * Locking: none here; each concept's file documents its own.
  */
@@ -19,6 +20,7 @@
 #include <linux/minmax.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
+#include <linux/nospec.h>
 #include "heap.h"
 #include "arena.h"
 #include "central.h"
@@ -34,73 +36,42 @@
 struct workqueue_struct *gcheap_wq;
 
 /*
- * Copy an ioctl argument in. Its first __u32 is the caller's struct size;
- * anything below @min_size (the struct's first version) is -EINVAL, unknown
- * non-zero trailing bytes are -E2BIG. On return karg->size holds the
- * caller's size, which bounds the copy back out.
+ * ioctl handlers. Each gets the kernel's copy of its argument, already
+ * zero-extended to the kernel's struct (the dispatcher below does the
+ * copying for every struct size); `size` holds the caller's size. A
+ * handler returns 0 for the dispatcher to write the argument back (if its
+ * command writes back at all) or an error, with nothing changed.
  */
-static int gcheap_args_in(void *karg, size_t ksize, size_t min_size,
-			  void __user *uarg)
+static long gcheap_ioc_info(struct gcheap *heap, void *data)
 {
-	u32 usize;
-	int ret;
+	struct gcheap_info *info = data;
 
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < min_size)
+	/* Every field is output: input beyond `size` must be zero. */
+	if (memchr_inv((u8 *)info + sizeof(info->size), 0,
+		       sizeof(*info) - sizeof(info->size)))
 		return -EINVAL;
-	ret = copy_struct_from_user(karg, ksize, uarg, usize);
-	if (ret)
-		return ret;
-	*(u32 *)karg = usize;
+	info->abi_version = GCHEAP_ABI_VERSION;
+	info->page_size = GCHEAP_PAGE_SIZE;
+	info->chunk_pages = GCHEAP_CHUNK_PAGES;
+	info->num_size_classes = GCHEAP_NUM_SIZE_CLASSES;
+	info->max_small_size = GCHEAP_MAX_SMALL_SIZE;
+	mutex_lock(&heap->lock);
+	info->heap_base = heap->base;
+	info->heap_max = (u64)heap->npages << GCHEAP_PAGE_SHIFT;
+	mutex_unlock(&heap->lock);
+	info->owner_tgid = heap->tgid;
+	info->stw_signal = gcheap_stw_signal();
 	return 0;
 }
 
-static int gcheap_args_out(void __user *uarg, const void *karg, size_t ksize)
+static long gcheap_ioc_size_classes(struct gcheap *heap, void *data)
 {
-	size_t n = min_t(size_t, *(const u32 *)karg, ksize);
-
-	return copy_to_user(uarg, karg, n) ? -EFAULT : 0;
-}
-
-static long gcheap_ioc_info(struct gcheap *heap, void __user *uarg)
-{
-	struct gcheap_info info;
-	int ret;
-
-	ret = gcheap_args_in(&info, sizeof(info), GCHEAP_INFO_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	/* Every field is output: input beyond `size` must be zero. */
-	if (memchr_inv((u8 *)&info + sizeof(info.size), 0,
-		       sizeof(info) - sizeof(info.size)))
-		return -EINVAL;
-	info.abi_version = GCHEAP_ABI_VERSION;
-	info.page_size = GCHEAP_PAGE_SIZE;
-	info.chunk_pages = GCHEAP_CHUNK_PAGES;
-	info.num_size_classes = GCHEAP_NUM_SIZE_CLASSES;
-	info.max_small_size = GCHEAP_MAX_SMALL_SIZE;
-	mutex_lock(&heap->lock);
-	info.heap_base = heap->base;
-	info.heap_max = (u64)heap->npages << GCHEAP_PAGE_SHIFT;
-	mutex_unlock(&heap->lock);
-	info.owner_tgid = heap->tgid;
-	info.stw_signal = gcheap_stw_signal();
-	return gcheap_args_out(uarg, &info, sizeof(info));
-}
-
-static long gcheap_ioc_size_classes(void __user *uarg)
-{
-	struct gcheap_size_classes req;
+	struct gcheap_size_classes *req = data;
 	struct gcheap_size_class __user *out;
 	u32 i, n;
-	int ret;
 
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_SIZE_CLASSES_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	out = u64_to_user_ptr(req.classes);
-	n = min_t(u32, req.count, GCHEAP_NUM_SIZE_CLASSES);
+	out = u64_to_user_ptr(req->classes);
+	n = min_t(u32, req->count, GCHEAP_NUM_SIZE_CLASSES);
 	for (i = 0; i < n; i++) {
 		struct gcheap_size_class sc = {
 			.size = gcheap_classes[i].size,
@@ -112,8 +83,8 @@ static long gcheap_ioc_size_classes(void __user *uarg)
 		if (copy_to_user(&out[i], &sc, sizeof(sc)))
 			return -EFAULT;
 	}
-	req.count = GCHEAP_NUM_SIZE_CLASSES;
-	return gcheap_args_out(uarg, &req, sizeof(req));
+	req->count = GCHEAP_NUM_SIZE_CLASSES;
+	return 0;
 }
 
 /* What one GCHEAP_IOC_REFILL works on, kept off the stack. */
@@ -159,9 +130,9 @@ static void gcheap_refill_check(struct gcheap *heap, struct gcheap_m *m,
 	(*nret)++;
 }
 
-static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
+static long gcheap_ioc_refill(struct gcheap *heap, void *data)
 {
-	struct gcheap_refill req;
+	struct gcheap_refill *req = data;
 	struct gcheap_refill_batch *b;
 	struct gcheap_span_grant first;
 	struct gcheap_m *m;
@@ -170,31 +141,27 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 	u64 flags;
 	int ret;
 
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_REFILL_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	flags = req.flags;
+	flags = req->flags;
 	if (flags & ~(GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW))
 		return -EINVAL;
-	if (req.nreturn > GCHEAP_REFILL_MAX_BATCH || req.ngrant > GCHEAP_REFILL_MAX_BATCH)
+	if (req->nreturn > GCHEAP_REFILL_MAX_BATCH || req->ngrant > GCHEAP_REFILL_MAX_BATCH)
 		return -EINVAL;
 	if (flags & GCHEAP_REFILL_NO_NEW) {
-		if (!(flags & GCHEAP_REFILL_RETURN) || req.ngrant)
+		if (!(flags & GCHEAP_REFILL_RETURN) || req->ngrant)
 			return -EINVAL;
-	} else if (req.spanclass < 2 || req.spanclass >= GCHEAP_NUM_SPAN_CLASSES) {
+	} else if (req->spanclass < 2 || req->spanclass >= GCHEAP_NUM_SPAN_CLASSES) {
 		return -EINVAL;
 	}
 	b = kmalloc(sizeof(*b), GFP_KERNEL);
 	if (!b)
 		return -ENOMEM;
 	ret = -EFAULT;
-	if (copy_from_user(b->rets, u64_to_user_ptr(req.returns),
-			   req.nreturn * sizeof(b->rets[0])))
+	if (copy_from_user(b->rets, u64_to_user_ptr(req->returns),
+			   req->nreturn * sizeof(b->rets[0])))
 		goto out_free;
-	/* Calls that hand out spans must fail before they change anything. */
-	ugrants = u64_to_user_ptr(req.grants);
-	if (gcheap_args_out(uarg, &req, sizeof(req)) ||
-	    clear_user(ugrants, req.ngrant * sizeof(b->grants[0])))
+	/* Spans are handed out: the grants' write-back is probed first too. */
+	ugrants = u64_to_user_ptr(req->grants);
+	if (clear_user(ugrants, req->ngrant * sizeof(b->grants[0])))
 		goto out_free;
 
 	mutex_lock(&heap->lock);
@@ -205,8 +172,8 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 		goto out_unlock;
 	/* Check every give-back, hand out the new spans, then commit. */
 	if (flags & GCHEAP_REFILL_RETURN)
-		gcheap_refill_check(heap, m, &req.ret, b, &nret);
-	for (i = 0; i < req.nreturn; i++)
+		gcheap_refill_check(heap, m, &req->ret, b, &nret);
+	for (i = 0; i < req->nreturn; i++)
 		gcheap_refill_check(heap, m, &b->rets[i], b, &nret);
 	for (i = 0; i < nret; i++) {
 		ret = PTR_ERR_OR_ZERO(b->ret_spans[i]);
@@ -219,80 +186,55 @@ static long gcheap_ioc_refill(struct gcheap *heap, void __user *uarg)
 			}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
-		ret = gcheap_refill_one(heap, req.spanclass, m, &first, b, &nfresh);
+		ret = gcheap_refill_one(heap, req->spanclass, m, &first, b, &nfresh);
 		if (ret)
 			goto out_unlock;
 		/* Extra spans are best effort: the first one is what counts. */
-		while (granted < req.ngrant &&
-		       !gcheap_refill_one(heap, req.spanclass, m, &b->grants[granted], b, &nfresh))
+		while (granted < req->ngrant &&
+		       !gcheap_refill_one(heap, req->spanclass, m, &b->grants[granted], b, &nfresh))
 			granted++;
-		req.base = first.base;
-		req.elemsize = first.elemsize;
-		req.nelems = first.nelems;
-		memcpy(req.free, first.free, sizeof(req.free));
+		req->base = first.base;
+		req->elemsize = first.elemsize;
+		req->nelems = first.nelems;
+		memcpy(req->free, first.free, sizeof(req->free));
 	}
 	for (i = 0; i < nret; i++)
 		gcheap_central_uncache_span(heap, b->ret_spans[i], b->ret_free[i]);
-	req.ngrant = granted;
+	req->ngrant = granted;
 	ret = 0;
 out_unlock:
 	mutex_unlock(&heap->lock);
 	if (!ret) {
 		for (i = 0; i < nfresh; i++)
 			gcheap_arena_prefault(heap, b->fresh[i].first, b->fresh[i].npages);
-		/* Both writes were probed above; only a racing munmap fails them. */
+		/* Probed above; only a racing munmap fails it. */
 		if (copy_to_user(ugrants, b->grants, granted * sizeof(b->grants[0])))
 			ret = -EFAULT;
-		else
-			ret = gcheap_args_out(uarg, &req, sizeof(req));
 	}
 out_free:
 	kfree(b);
 	return ret;
 }
 
-/*
- * An ioctl that writes back: in, probe the write-back before acting (a
- * change must never be made and then lost to -EFAULT), act, out.
- */
-#define GCHEAP_INOUT_IOCTL(name, type, ver0, ...)				\
-static long gcheap_ioc_##name(struct gcheap *heap, void __user *uarg)		\
-{										\
-	struct type req;							\
-	int ret = gcheap_args_in(&req, sizeof(req), ver0, uarg);		\
-										\
-	if (!ret)								\
-		ret = gcheap_args_out(uarg, &req, sizeof(req));			\
-	if (!ret)								\
-		ret = (__VA_ARGS__);						\
-	return ret ? ret : gcheap_args_out(uarg, &req, sizeof(req));		\
-}
-
-/* Only a thread the collector can stop may allocate. */
-static int gcheap_alloc_large_attached(struct gcheap *heap, struct gcheap_large *req)
+static long gcheap_ioc_alloc_large(struct gcheap *heap, void *data)
 {
 	int ret;
 
+	/* Only a thread the collector can stop may allocate. */
 	mutex_lock(&heap->lock);
 	ret = gcheap_m_current(heap) ? 0 : -EPERM;
 	mutex_unlock(&heap->lock);
-	return ret ? ret : gcheap_large_alloc(heap, req);
+	return ret ? ret : gcheap_large_alloc(heap, data);
 }
 
-GCHEAP_INOUT_IOCTL(alloc_large, gcheap_large, GCHEAP_LARGE_SIZE_VER0,
-		   gcheap_alloc_large_attached(heap, &req))
-
-static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
+static long gcheap_ioc_free(struct gcheap *heap, void *data)
 {
-	struct gcheap_free req;
+	struct gcheap_free *req = data;
 	struct gcheap_span *span;
 	long idx;
 	int ret;
 
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_FREE_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	if (req.flags || req.__reserved)
+	if (req->flags || req->__reserved)
 		return -EINVAL;
 	/* The finalizer table first: its lock comes before heap->lock. */
 	if (mutex_lock_interruptible(&heap->special_lock))
@@ -301,7 +243,7 @@ static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 	ret = -EPERM;
 	if (!gcheap_m_current(heap))
 		goto out;
-	span = gcheap_arena_span_of(heap, req.addr);
+	span = gcheap_arena_span_of(heap, req->addr);
 	ret = -ENOENT;
 	if (!span)
 		goto out;
@@ -310,7 +252,7 @@ static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 	if (span->spanclass == GCHEAP_TINY_SPANCLASS)
 		goto out;
 	ret = -ENOENT;
-	idx = gcheap_span_obj_index(heap, span, req.addr);
+	idx = gcheap_span_obj_index(heap, span, req->addr);
 	if (idx < 0)
 		goto out;
 	if (gcheap_span_is_large(span)) {
@@ -321,112 +263,178 @@ static long gcheap_ioc_free(struct gcheap *heap, void __user *uarg)
 		ret = gcheap_central_free_object(heap, span, idx);
 	}
 	if (!ret)
-		gcheap_final_forget(heap, req.addr);
+		gcheap_final_forget(heap, req->addr);
 out:
 	mutex_unlock(&heap->lock);
 	mutex_unlock(&heap->special_lock);
 	return ret;
 }
 
-static long gcheap_ioc_object(struct gcheap *heap, void __user *uarg)
+static long gcheap_ioc_object(struct gcheap *heap, void *data)
 {
-	struct gcheap_object req;
+	struct gcheap_object *req = data;
 	int ret;
 
-	ret = gcheap_args_in(&req, sizeof(req), GCHEAP_OBJECT_SIZE_VER0, uarg);
-	if (ret)
-		return ret;
-	if (req.spanclass || req.base || req.objsize || req.flags)
+	if (req->spanclass || req->base || req->objsize || req->flags)
 		return -EINVAL;
 	mutex_lock(&heap->lock);
-	ret = gcheap_object_lookup(heap, &req);
+	ret = gcheap_object_lookup(heap, req);
 	mutex_unlock(&heap->lock);
-	return ret ? ret : gcheap_args_out(uarg, &req, sizeof(req));
-}
-
-static long gcheap_ioc_stats(struct gcheap *heap, void __user *uarg)
-{
-	struct gcheap_stats *st;
-	int ret;
-
-	/* Too big for the stack, with its ring of pause times. */
-	st = kmalloc(sizeof(*st), GFP_KERNEL);
-	if (!st)
-		return -ENOMEM;
-	ret = gcheap_args_in(st, sizeof(*st), GCHEAP_STATS_SIZE_VER0, uarg);
-	if (!ret) {
-		gcheap_stats(heap, st);
-		ret = gcheap_args_out(uarg, st, sizeof(*st));
-	}
-	kfree(st);
 	return ret;
 }
 
-/* An ioctl whose argument is only read: in, validate, act. */
-#define GCHEAP_IN_IOCTL(name, type, ver0, ...)					\
-static long gcheap_ioc_##name(struct gcheap *heap, void __user *uarg)		\
-{										\
-	struct type req;							\
-	int ret = gcheap_args_in(&req, sizeof(req), ver0, uarg);		\
-										\
-	return ret ? ret : (__VA_ARGS__);					\
+static long gcheap_ioc_stats(struct gcheap *heap, void *data)
+{
+	gcheap_stats(heap, data);
+	return 0;
 }
 
-GCHEAP_IN_IOCTL(thread, gcheap_thread, GCHEAP_THREAD_SIZE_VER0, gcheap_thread_op(heap, &req))
-GCHEAP_IN_IOCTL(park, gcheap_park, GCHEAP_PARK_SIZE_VER0, gcheap_stw_park(heap, &req))
-GCHEAP_IN_IOCTL(gc, gcheap_gc, GCHEAP_GC_SIZE_VER0, gcheap_gc(heap, &req))
-GCHEAP_IN_IOCTL(root, gcheap_root, GCHEAP_ROOT_SIZE_VER0, gcheap_root_op(heap, &req))
-GCHEAP_IN_IOCTL(link, gcheap_link, GCHEAP_LINK_SIZE_VER0, gcheap_link_op(heap, &req))
+static long gcheap_ioc_thread(struct gcheap *heap, void *data)
+{
+	return gcheap_thread_op(heap, data);
+}
 
-GCHEAP_INOUT_IOCTL(finalizer, gcheap_finalizer, GCHEAP_FINALIZER_SIZE_VER0,
-		   gcheap_finalizer_set(heap, &req))
-GCHEAP_INOUT_IOCTL(finalizers, gcheap_finalizers, GCHEAP_FINALIZERS_SIZE_VER0,
-		   gcheap_finalizers_take(heap, &req))
-GCHEAP_INOUT_IOCTL(setgc, gcheap_setgc, GCHEAP_SETGC_SIZE_VER0, gcheap_pacer_setgc(heap, &req))
+static long gcheap_ioc_park(struct gcheap *heap, void *data)
+{
+	return gcheap_stw_park(heap, data);
+}
 
+static long gcheap_ioc_gc(struct gcheap *heap, void *data)
+{
+	return gcheap_gc(heap, data);
+}
+
+static long gcheap_ioc_root(struct gcheap *heap, void *data)
+{
+	return gcheap_root_op(heap, data);
+}
+
+static long gcheap_ioc_finalizer(struct gcheap *heap, void *data)
+{
+	return gcheap_finalizer_set(heap, data);
+}
+
+static long gcheap_ioc_finalizers(struct gcheap *heap, void *data)
+{
+	return gcheap_finalizers_take(heap, data);
+}
+
+static long gcheap_ioc_link(struct gcheap *heap, void *data)
+{
+	return gcheap_link_op(heap, data);
+}
+
+static long gcheap_ioc_setgc(struct gcheap *heap, void *data)
+{
+	return gcheap_pacer_setgc(heap, data);
+}
+
+/*
+ * The ioctls, indexed by _IOC_NR (DRM's scheme): the command's size bits
+ * vary with the caller's struct version, so they are not part of the key.
+ * `size` is the kernel's struct, `min_size` its first version.
+ * GCHEAP_IOCTL_OUT: the argument is written back, up to the smaller of the
+ * caller's struct and the kernel's.
+ */
+#define GCHEAP_IOCTL_OUT	BIT(0)
+
+struct gcheap_ioctl_desc {
+	long (*func)(struct gcheap *heap, void *data);
+	u16 size, min_size;
+	u32 flags;
+};
+
+#define GCHEAP_IOCTL(cmd, fn, type, ver0, fl)					\
+	[_IOC_NR(cmd)] = { .func = fn, .size = sizeof(type), .min_size = ver0, .flags = fl }
+
+static const struct gcheap_ioctl_desc gcheap_ioctls[] = {
+	GCHEAP_IOCTL(GCHEAP_IOC_INFO, gcheap_ioc_info, struct gcheap_info,
+		     GCHEAP_INFO_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_SIZE_CLASSES, gcheap_ioc_size_classes, struct gcheap_size_classes,
+		     GCHEAP_SIZE_CLASSES_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_REFILL, gcheap_ioc_refill, struct gcheap_refill,
+		     GCHEAP_REFILL_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_ALLOC_LARGE, gcheap_ioc_alloc_large, struct gcheap_large,
+		     GCHEAP_LARGE_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_FREE, gcheap_ioc_free, struct gcheap_free,
+		     GCHEAP_FREE_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_STATS, gcheap_ioc_stats, struct gcheap_stats,
+		     GCHEAP_STATS_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_OBJECT, gcheap_ioc_object, struct gcheap_object,
+		     GCHEAP_OBJECT_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_THREAD, gcheap_ioc_thread, struct gcheap_thread,
+		     GCHEAP_THREAD_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_PARK, gcheap_ioc_park, struct gcheap_park,
+		     GCHEAP_PARK_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_GC, gcheap_ioc_gc, struct gcheap_gc,
+		     GCHEAP_GC_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_ROOT, gcheap_ioc_root, struct gcheap_root,
+		     GCHEAP_ROOT_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_FINALIZER, gcheap_ioc_finalizer, struct gcheap_finalizer,
+		     GCHEAP_FINALIZER_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_FINALIZERS, gcheap_ioc_finalizers, struct gcheap_finalizers,
+		     GCHEAP_FINALIZERS_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_LINK, gcheap_ioc_link, struct gcheap_link,
+		     GCHEAP_LINK_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_SETGC, gcheap_ioc_setgc, struct gcheap_setgc,
+		     GCHEAP_SETGC_SIZE_VER0, GCHEAP_IOCTL_OUT),
+};
+
+/* Arguments up to this size live on the stack, bigger ones (STATS) in the heap. */
+#define GCHEAP_IOCTL_STACK_ARG	320
+
+/*
+ * Every command goes through here: look the handler up by number, copy the
+ * argument in whatever the caller's struct version (uapi/gcheap.h: its
+ * `size`, at least the first version; a longer one is accepted with a zero
+ * tail), probe the write-back before acting (a call
+ * that hands something out must never act and then lose the result to
+ * -EFAULT), act, write back.
+ */
 static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct gcheap *heap = file->private_data;
 	void __user *uarg = (void __user *)arg;
-	int ret;
+	const struct gcheap_ioctl_desc *desc;
+	u64 stack_arg[GCHEAP_IOCTL_STACK_ARG / sizeof(u64)];
+	unsigned int nr = _IOC_NR(cmd);
+	void *karg = stack_arg;
+	size_t out;
+	u32 usize;
+	long ret;
 
 	ret = gcheap_check_owner(heap);
 	if (ret)
 		return ret;
-	switch (cmd) {
-	case GCHEAP_IOC_INFO:
-		return gcheap_ioc_info(heap, uarg);
-	case GCHEAP_IOC_SIZE_CLASSES:
-		return gcheap_ioc_size_classes(uarg);
-	case GCHEAP_IOC_REFILL:
-		return gcheap_ioc_refill(heap, uarg);
-	case GCHEAP_IOC_ALLOC_LARGE:
-		return gcheap_ioc_alloc_large(heap, uarg);
-	case GCHEAP_IOC_FREE:
-		return gcheap_ioc_free(heap, uarg);
-	case GCHEAP_IOC_STATS:
-		return gcheap_ioc_stats(heap, uarg);
-	case GCHEAP_IOC_OBJECT:
-		return gcheap_ioc_object(heap, uarg);
-	case GCHEAP_IOC_THREAD:
-		return gcheap_ioc_thread(heap, uarg);
-	case GCHEAP_IOC_PARK:
-		return gcheap_ioc_park(heap, uarg);
-	case GCHEAP_IOC_GC:
-		return gcheap_ioc_gc(heap, uarg);
-	case GCHEAP_IOC_ROOT:
-		return gcheap_ioc_root(heap, uarg);
-	case GCHEAP_IOC_FINALIZER:
-		return gcheap_ioc_finalizer(heap, uarg);
-	case GCHEAP_IOC_FINALIZERS:
-		return gcheap_ioc_finalizers(heap, uarg);
-	case GCHEAP_IOC_LINK:
-		return gcheap_ioc_link(heap, uarg);
-	case GCHEAP_IOC_SETGC:
-		return gcheap_ioc_setgc(heap, uarg);
-	default:
+	if (_IOC_TYPE(cmd) != GCHEAP_IOC_MAGIC || nr >= ARRAY_SIZE(gcheap_ioctls))
 		return -ENOTTY;
+	desc = &gcheap_ioctls[array_index_nospec(nr, ARRAY_SIZE(gcheap_ioctls))];
+	if (!desc->func)
+		return -ENOTTY;
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < desc->min_size)
+		return -EINVAL;
+	if (desc->size > sizeof(stack_arg)) {
+		karg = kmalloc(desc->size, GFP_KERNEL);
+		if (!karg)
+			return -ENOMEM;
 	}
+	ret = copy_struct_from_user(karg, desc->size, uarg, usize);
+	if (ret)
+		goto out;
+	*(u32 *)karg = usize;
+	out = min_t(size_t, usize, desc->size);
+	ret = -EFAULT;
+	if ((desc->flags & GCHEAP_IOCTL_OUT) && copy_to_user(uarg, karg, out))
+		goto out;
+	ret = desc->func(heap, karg);
+	if (!ret && (desc->flags & GCHEAP_IOCTL_OUT) && copy_to_user(uarg, karg, out))
+		ret = -EFAULT;
+out:
+	if (karg != stack_arg)
+		kfree(karg);
+	return ret;
 }
 
 static int gcheap_open(struct inode *inode, struct file *file)
@@ -443,6 +451,8 @@ static int gcheap_open(struct inode *inode, struct file *file)
 
 static int gcheap_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	/* The heap's file offsets and the control page's never meet. */
+	BUILD_BUG_ON(GCHEAP_CTRL_OFFSET < GCHEAP_MAX_HEAP);
 	if (vma->vm_pgoff == GCHEAP_CTRL_OFFSET >> PAGE_SHIFT)
 		return gcheap_ctrl_mmap(file->private_data, vma);
 	return gcheap_arena_mmap(file->private_data, vma);

@@ -100,26 +100,30 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_span_obj_index);
 /*
  * Zero every free slot of a span whose free slots may hold old bytes, so a
  * cache never has to. The caller owns the free slots (span INIT or CACHED).
+ * -EINTR if the caller is killed meanwhile; the span still needs zeroing.
  */
-void gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span)
+int gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span)
 {
 	unsigned long *alloc = gcheap_span_alloc_bits(span);
 	unsigned long i, next;
+	int ret = 0;
 
 	if (!span->needzero)
-		return;
+		return 0;
 	if (gcheap_span_is_large(span)) {
-		gcheap_arena_zero(heap, span->start, 0, span->npages << GCHEAP_PAGE_SHIFT);
+		ret = gcheap_arena_zero(heap, span->start, 0, span->npages << GCHEAP_PAGE_SHIFT);
 	} else {
 		/* Runs of free slots, zeroed a run at a time. */
-		for (i = find_first_zero_bit(alloc, span->nelems); i < span->nelems;
+		for (i = find_first_zero_bit(alloc, span->nelems); !ret && i < span->nelems;
 		     i = find_next_zero_bit(alloc, span->nelems, next)) {
 			next = find_next_bit(alloc, span->nelems, i);
-			gcheap_arena_zero(heap, span->start, i * span->elemsize,
-					  (next - i) * span->elemsize);
+			ret = gcheap_arena_zero(heap, span->start, i * span->elemsize,
+						(next - i) * span->elemsize);
 		}
 	}
-	span->needzero = false;
+	if (!ret)
+		span->needzero = false;
+	return ret;
 }
 
 /* Free every span's descriptor at heap teardown; the arena frees the pages. */

@@ -76,7 +76,7 @@ struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
 void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span);
 long gcheap_span_obj_index(struct gcheap *heap, struct gcheap_span *span,
 			   unsigned long addr);
-void gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span);
+int gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span);
 void gcheap_span_release_all(struct gcheap *heap);
 
 #endif /* _GCHEAP_SPAN_H */

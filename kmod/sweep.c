@@ -17,8 +17,10 @@
  * its other slots (those in allocBits), which the cache cannot reach.
  *
  * Locking: heap->lock for everything here, then a central's lock for its
- * lists and a span's bits. Mark bits are only read here: marking and
- * sweeping never overlap.
+ * lists and a span's bits. Sweeping consumes the mark bits: they become
+ * allocBits and are cleared for the next cycle. Marking and sweeping never
+ * overlap: a cycle sweeps every span before it marks, with the world
+ * stopped, and sweepgen moves (making spans unswept) only once it is done.
  */
 #include <linux/bitmap.h>
 #include <linux/sched.h>

@@ -8,7 +8,16 @@
  * a shorter struct is zero-extended, a longer one must have only zero bytes
  * past what the kernel knows (else -E2BIG), the copy_struct_from_user() rule.
  * Output structs are written back up to min(size, kernel's size), so old
- * binaries keep working when fields are appended. Fields are only appended,
+ * binaries keep working when fields are appended.
+ *
+ * The command number carries a struct size too (_IOC_SIZE), as the
+ * GCHEAP_IOC_* macros below encode it for the struct they were compiled
+ * with. The module finds a command by _IOC_TYPE and _IOC_NR only, so every
+ * version of a struct reaches the same call, and `size` alone says how
+ * much it reads and writes back: the size bits of the command (like its
+ * direction bits) are not checked. An unknown type or number is -ENOTTY.
+ * A call that writes its argument back first checks that it can (-EFAULT
+ * before anything changes). Fields are only appended,
  * never reordered; all are fixed-width and naturally aligned so the layout is
  * identical for 32- and 64-bit callers and needs no compat_ioctl translation.
  * Pointers travel as __u64.
@@ -259,8 +268,16 @@ struct gcheap_stats {
  *
  * The control page: one read-only page, mapped with mmap(2) at file offset
  * GCHEAP_CTRL_OFFSET, length the system page size, MAP_SHARED, PROT_READ.
+ * The offset lies past every heap mapping (those start at offset 0 and the
+ * module caps them at 1 TiB), and its count of 4 KiB units fits in 31 bits,
+ * so a 32-bit caller's mmap2() reaches it (with a 64-bit off_t:
+ * _FILE_OFFSET_BITS=64).
  */
-#define GCHEAP_CTRL_OFFSET	_BITULL(44)
+#define GCHEAP_CTRL_OFFSET	_BITULL(42)
+
+#if GCHEAP_CTRL_OFFSET / 4096 > 0x7fffffff
+#error "GCHEAP_CTRL_OFFSET must be expressible as a 32-bit mmap2() page offset"
+#endif
 
 struct gcheap_ctrl {
 	__u32 stw_seq;		/* odd while the world is stopping or stopped */

@@ -167,6 +167,8 @@ static int heap_open_locked(const struct gch_options *opts)
 		errno = EPROTO;
 		goto fail;
 	}
+	/* A 32-bit build needs _FILE_OFFSET_BITS=64 to reach the control page. */
+	_Static_assert((off_t)GCHEAP_CTRL_OFFSET == GCHEAP_CTRL_OFFSET, "off_t too small");
 	ctrl = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ, MAP_SHARED, fd,
 		    (off_t)GCHEAP_CTRL_OFFSET);
 	if (ctrl == MAP_FAILED)
