@@ -3,7 +3,8 @@
 #   make              module against KDIR, plus libgcheap.{so,a}
 #   make run          the demo inside a VM running Debian's 6.1 kernel
 #   make check        every test: lint, KUnit, user tests on three kernels
-#   make soak         long stress runs (not part of check)
+#   make soak         long stress runs (not part of check): the user tests
+#                     at soak length and a million fuzzer operations
 #   make bench        benchmarks in a VM: allocation throughput (gcheap,
 #                     malloc, libgc) and how pages reach the process
 #   make install      library, header and pkg-config file under PREFIX
@@ -28,6 +29,8 @@ LIB_HDR := $(wildcard userlib/*.h userlib/include/*.h) uapi/gcheap.h
 TEST_SRC := $(wildcard tests/user/*.c)
 TEST_BIN := $(patsubst tests/user/%.c,build/tests/%,$(filter-out tests/user/tap.c,$(TEST_SRC)))
 DEMO_BIN := build/demo
+# The device fuzzer: booted on its own (tests/check's fuzz phase), not with tests/user.
+FUZZ_BIN := build/fuzz/fuzz
 
 .PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
 
@@ -52,11 +55,15 @@ userlib/libgcheap.a: $(LIB_OBJ)
 userlib/libgcheap.so: $(LIB_PIC)
 	$(CC) -shared -Wl,-soname,libgcheap.so.0 -o $@ $^ -pthread
 
-tests: $(TEST_BIN) $(DEMO_BIN)
+tests: $(TEST_BIN) $(DEMO_BIN) $(FUZZ_BIN)
 
 build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< tests/user/tap.c userlib/libgcheap.a -pthread
+
+build/fuzz/%: tests/fuzz/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -Itests/user -o $@ $< tests/user/tap.c userlib/libgcheap.a -pthread
 
 $(DEMO_BIN): tests/demo/demo.c userlib/libgcheap.a
 	@mkdir -p $(@D)
