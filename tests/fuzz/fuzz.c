@@ -44,6 +44,7 @@
  * tests/check's fuzz phase runs this alone in a guest (make check: a few
  * thousand operations on the debug kernel; make soak: a million).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -169,6 +170,7 @@ static struct {
 	void *kstacks[2];		/* the scan-kill scenario's threads */
 	struct thr thr[MAX_THREADS + 2];
 	int nthr;
+	pthread_barrier_t start;	/* no thread fuzzes before all have their stacks */
 	bool kill_scenarios;
 } C;
 
@@ -717,7 +719,9 @@ static void op_finalizer(struct rng *r)
 static void op_finalizers(struct rng *r)
 {
 	SCRATCH(struct gcheap_finalizers, a);
-	struct itimerspec its = { .it_value.tv_nsec = 20 * 1000 * 1000 };
+	/* Periodic: a tick that comes before the call sleeps must not be the only one. */
+	struct itimerspec its = { .it_value.tv_nsec = 20 * 1000 * 1000,
+				  .it_interval.tv_nsec = 20 * 1000 * 1000 };
 
 	a->size = pick_size(r, sizeof(*a), GCHEAP_FINALIZERS_SIZE_VER0);
 	a->count = pick_count(r);
@@ -1212,6 +1216,7 @@ static void *thread_main(void *arg)
 	/* Most threads attach as the library's do; ops may detach them. */
 	if (chance(&t->r, 85))
 		attach(&t->r, GCHEAP_THREAD_ATTACH, t->stack_hi, false);
+	pthread_barrier_wait(&C.start);
 	while (t->nops--)
 		run_op(&t->r);
 	/* Leave attached or not: the module must cope with both. */
@@ -1311,9 +1316,12 @@ static int child_main(uint64_t seed, int idx, int max_threads, unsigned long nop
 		mprotect(t->scratch + 2 * SYS_PAGE, SYS_PAGE, PROT_NONE);
 	}
 	/* Thread 0 is this one: replaying one thread needs no scheduler. */
+	pthread_barrier_init(&C.start, NULL, C.nthr);
 	for (i = 1; i < C.nthr; i++)
-		if (pthread_create(&C.thr[i].pt, NULL, thread_main, &C.thr[i]))
-			C.thr[i].nops = 0;
+		if (pthread_create(&C.thr[i].pt, NULL, thread_main, &C.thr[i])) {
+			perror("fuzz: pthread_create");
+			_exit(2);
+		}
 	thread_main(&C.thr[0]);
 	for (i = 1; i < C.nthr; i++)
 		pthread_join(C.thr[i].pt, NULL);
@@ -1462,6 +1470,35 @@ static unsigned long now_ms(void)
 	return ts.tv_sec * 1000UL + ts.tv_nsec / 1000000;
 }
 
+#define STUCK_MS	(180 * 1000)
+
+/* Where a stuck child's threads sleep, in the kernel (the guest runs as root). */
+static void dump_stacks(pid_t pid)
+{
+	char path[64], line[256];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stack", pid, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		printf("#   thread %s:\n", d->d_name);
+		while (fgets(line, sizeof(line), f))
+			printf("#     %s", line);
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+}
+
 struct running {
 	pid_t pid;
 	int idx;
@@ -1532,7 +1569,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	unsigned long total = 3000, per_child = 100, ops_done = 0;
 	int max_threads = MAX_THREADS, parallel = 2, only = -1, opt, nchild, started = 0, done = 0;
-	int bad_deaths = 0, unkillable = 0, parent_kills = 0, own_ends = 0, viol = 0, good_st = 0;
+	int bad_deaths = 0, unkillable = 0, stuck = 0, parent_kills = 0, own_ends = 0, viol = 0, good_st = 0;
 	bool have_seed = false, kill_scen = true;
 	struct running run[8] = { 0 };
 	static unsigned long calls[128], successes[128];
@@ -1646,6 +1683,22 @@ int main(int argc, char **argv)
 					ru->parent_killed = true;
 					ru->start = t;
 				}
+				/*
+				 * Far past any slowness (a child takes about a second):
+				 * stuck. Say where its threads sleep, then kill it.
+				 */
+				if (!ru->parent_killed && t - ru->start > STUCK_MS) {
+					printf("# child %d (pid %d, seed %#" PRIx64 ") stuck for %lu s; "
+					       "replay: fuzz -s %#" PRIx64 " -n %lu -o %lu -t %d -c %d\n",
+					       ru->idx, ru->pid, ru->p.seed, (t - ru->start) / 1000, seed,
+					       total, per_child, max_threads, ru->idx);
+					dump_ring(ru->sh);
+					dump_stacks(ru->pid);
+					stuck++;
+					kill(ru->pid, SIGKILL);
+					ru->parent_killed = true;
+					ru->start = t;
+				}
 				/* Far past any slowness: a child SIGKILL cannot end. */
 				if (ru->parent_killed && t - ru->start > 300 * 1000) {
 					printf("# child %d (pid %d) survives SIGKILL\n", ru->idx, ru->pid);
@@ -1721,6 +1774,7 @@ int main(int argc, char **argv)
 	   "%d killed by the parent), none died unexpectedly", seed, ops_done, nchild, own_ends,
 	   parent_kills);
 	ok(viol == 0, "no call succeeded or failed where it must not (%d violations)", viol);
+	ok(stuck == 0, "no child got stuck (%d did)", stuck);
 	ok(unkillable == 0, "every child could be killed");
 	opt = fresh_heap_works();
 	ok(opt == 0, "a fresh heap still works afterwards (status %d)", opt);
