@@ -3,7 +3,8 @@
 #   make              module against KDIR, plus libgcheap.{so,a}
 #   make run          the demo inside a VM running Debian's 6.1 kernel
 #   make check        every test: lint, KUnit, user tests on three kernels
-#   make soak         long stress runs (not part of check)
+#   make soak         long stress runs (not part of check): the user tests
+#                     at soak length and a million fuzzer operations
 #   make bench        benchmarks in a VM: allocation throughput (gcheap,
 #                     malloc, libgc) and how pages reach the process
 #   make install      library, header and pkg-config file under PREFIX
@@ -31,6 +32,8 @@ ifeq ($(shell uname -m),x86_64)
 TEST_BIN += build/abi32/abi32
 endif
 DEMO_BIN := build/demo
+# The device fuzzer: booted on its own (tests/check's fuzz phase), not with tests/user.
+FUZZ_BIN := build/fuzz/fuzz
 
 .PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
 
@@ -61,7 +64,7 @@ build/libgcheap.abi-checked: userlib/libgcheap.so tests/lib-abi
 	tests/lib-abi userlib/libgcheap.so
 	@mkdir -p $(@D) && touch $@
 
-tests: $(TEST_BIN) $(DEMO_BIN)
+tests: $(TEST_BIN) $(DEMO_BIN) $(FUZZ_BIN)
 
 # A 32-bit x86 caller, freestanding so that no 32-bit libc is needed; run
 # by build/tests/abi where the kernel runs 32-bit programs.
@@ -81,6 +84,10 @@ build/tests/roots: build/testlib/rootsmod.so
 build/testlib/rootsmod.so: tests/user/rootsmod.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -shared -fPIC -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c tests/user/tap.c tests/user/tap.h userlib/libgcheap.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -Itests/user -o $@ $< tests/user/tap.c userlib/libgcheap.a -pthread
 
 $(DEMO_BIN): tests/demo/demo.c userlib/libgcheap.a
 	@mkdir -p $(@D)
