@@ -248,6 +248,8 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 			ret = -EINTR;
 			goto fail;
 		}
+		/* A huge object is millions of pages: let others run meanwhile. */
+		cond_resched();
 		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN,
 				   GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
 		if (!page)
@@ -273,6 +275,7 @@ fail:
 			*pp = NULL;
 			heap->resident_pages--;
 		}
+		cond_resched();
 	}
 	return ret;
 }

@@ -113,6 +113,10 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	if (owner)
 		list_add(&span->list, &owner->cached);
 
+	/*
+	 * Stops early only for a dying thread: its cache is reaped as used,
+	 * and needzero stays set for the span's next owner.
+	 */
 	gcheap_span_zero_free(heap, span);
 	heap->spans_inuse += *fresh;
 	heap->spans_cached++;

@@ -114,11 +114,12 @@ int gcheap_finalizer_set(struct gcheap *heap, struct gcheap_finalizer *req)
 	sp->arg = req->arg;
 	sp->flags = req->flags;
 	INIT_LIST_HEAD(&sp->ready);
-	key = key_of(heap, req->obj);
 	if (mutex_lock_interruptible(&heap->special_lock)) {
 		kfree(sp);
 		return -ERESTARTSYS;
 	}
+	/* Keyed once the object is known: the heap's base is set by then. */
+	key = key_of(heap, req->obj);
 	if (object_base(heap, req->obj) != req->obj) {
 		kfree(sp);
 		ret = -EINVAL;
@@ -192,6 +193,7 @@ int gcheap_finalizers_take(struct gcheap *heap, struct gcheap_finalizers *req)
 	struct gcheap_special *sp, *tmp;
 	bool queued;
 	LIST_HEAD(taken);
+	bool faulted = false;
 	u32 n;
 	int ret;
 
@@ -208,11 +210,16 @@ int gcheap_finalizers_take(struct gcheap *heap, struct gcheap_finalizers *req)
 		if (n || (!queued && !(req->flags & GCHEAP_FINALIZERS_WAIT)))
 			break;
 		if (queued) {
-			/* The first entry's page is not there: fault it in unlocked. */
-			if (fault_in_writeable((char __user *)out, sizeof(*out)))
+			/*
+			 * The first entry's page is not there: fault it in
+			 * unlocked. A copy that fails again right after (a
+			 * fault within the page) is the caller's bad buffer.
+			 */
+			if (faulted || fault_in_writeable((char __user *)out, sizeof(*out)))
 				return -EFAULT;
 			if (signal_pending(current))
 				return -ERESTARTSYS;
+			faulted = true;
 			continue;
 		}
 		ret = wait_event_interruptible(heap->final_wq, READ_ONCE(heap->nqueued));

@@ -415,6 +415,9 @@ static long gcheap_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EFAULT;
 	if (usize < desc->min_size)
 		return -EINVAL;
+	/* As clone3 and openat2: a tail is checked for zeros, but not gigabytes of it. */
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
 	if (desc->size > sizeof(stack_arg)) {
 		karg = kmalloc(desc->size, GFP_KERNEL);
 		if (!karg)

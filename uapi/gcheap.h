@@ -6,7 +6,8 @@
  * sizeof() of the struct it was compiled against. The kernel accepts any size
  * from the struct's first published version (GCHEAP_*_SIZE_VER0) upwards:
  * a shorter struct is zero-extended, a longer one must have only zero bytes
- * past what the kernel knows (else -E2BIG), the copy_struct_from_user() rule.
+ * past what the kernel knows (else -E2BIG), the copy_struct_from_user() rule;
+ * a size over 4096 bytes is -E2BIG too.
  * Output structs are written back up to min(size, kernel's size), so old
  * binaries keep working when fields are appended.
  *
