@@ -35,10 +35,10 @@
  * for the thread's next registration; so does a block of an object loaded
  * while a cycle starts.
  *
- * Thread safety: roots_lock guards the range list and the segments;
- * taken after heap_lock. A thread's TLS
- * list is its own (its handler reads it, so entries are complete before
- * they are counted).
+ * Thread safety: roots_lock guards the range list and the segments, and
+ * every dl_iterate_phdr walk of ours (fork must not split one); taken
+ * after heap_lock. A thread's TLS list is its own (its handler reads it,
+ * so entries are complete before they are counted).
  */
 #include <errno.h>
 #include <link.h>
@@ -467,7 +467,14 @@ int gch_tls_register(uintptr_t stack_lo, uintptr_t stack_hi)
 	size_t i, j;
 	int ret = 0;
 
+	/*
+	 * Under roots_lock, which fork() takes (heap.c): glibc does not reset
+	 * the lock dl_iterate_phdr holds, so a fork during a walk would leave
+	 * the child's first walk waiting forever.
+	 */
+	pthread_mutex_lock(&roots_lock);
 	dl_iterate_phdr(walk_own_tls, &now);
+	pthread_mutex_unlock(&roots_lock);
 	for (i = 0; i < now.n; i++) {
 		struct range r = now.v[i];
 
