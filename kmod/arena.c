@@ -20,7 +20,15 @@
  * the mapping is VM_DONTCOPY for life (VM_IO makes madvise(MADV_DOFORK)
  * fail), so fork() never copies it, whatever order dup_mmap() copies page
  * tables and calls ->open in; ->fault refuses any other mm all the same.
- * All chunk and span-table state is under heap->lock.
+ *
+ * Locking: chunk allocation, physical pages and the span table's writers
+ * are under heap->lock. Finding a span takes no lock (Go's spanOf): a
+ * chunk pointer and a span-table entry are published with release
+ * semantics once what they point to is set up, and read with READ_ONCE,
+ * whose address dependency orders the reads through them. An entry read
+ * without the lock may name a span being destroyed; spans are freed only
+ * after an RCU grace period (span.c), so the reader checks its state
+ * under its central's lock before trusting it.
  */
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -49,9 +57,10 @@ static bool prefault = true;
 module_param(prefault, bool, 0644);
 MODULE_PARM_DESC(prefault, "Map a new span's pages into the process at hand-out (default 1)");
 
-static struct gcheap_chunk *chunk_of(struct gcheap *heap, unsigned long pg)
+/* The first base page of resident heap page @pg. */
+static struct page *heap_page(struct gcheap *heap, unsigned long pg)
 {
-	return heap->chunks[pg / GCHEAP_CHUNK_PAGES];
+	return gcheap_arena_chunk(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
 }
 
 static void gcheap_vm_close(struct vm_area_struct *vma)
@@ -89,7 +98,7 @@ static vm_fault_t gcheap_vm_fault(struct vm_fault *vmf)
 	if (pg < heap->npages) {
 		/* In a span means in use; a span's pages are always resident. */
 		if (gcheap_arena_span_at(heap, pg)) {
-			struct page *page = chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
+			struct page *page = heap_page(heap, pg);
 
 			page = nth_page(page, vmf->pgoff & (GCHEAP_SUBPAGES - 1));
 			ret = vmf_insert_page(vma, vmf->address, page);
@@ -122,7 +131,7 @@ static int gcheap_vm_access(struct vm_area_struct *vma, unsigned long addr,
 
 		if (pg >= heap->npages || !gcheap_arena_span_at(heap, pg))
 			break;
-		kaddr = page_address(chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES]) + in;
+		kaddr = page_address(heap_page(heap, pg)) + in;
 		if (write)
 			memcpy(kaddr, buf + done, n);
 		else
@@ -203,8 +212,9 @@ int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npa
 		return ret;
 	}
 	heap->base = base;
-	heap->npages = npages;
 	heap->mapped = true;
+	/* Pairs with gcheap_arena_npages(): base and chunks are set by then. */
+	smp_store_release(&heap->npages, npages);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_init);
@@ -236,9 +246,12 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 	for (pg = first; pg < first + n; pg++) {
 		cp = &heap->chunks[pg / GCHEAP_CHUNK_PAGES];
 		if (!*cp) {
-			*cp = kvzalloc(sizeof(**cp), GFP_KERNEL_ACCOUNT);
-			if (!*cp)
+			struct gcheap_chunk *chunk = kvzalloc(sizeof(*chunk), GFP_KERNEL_ACCOUNT);
+
+			if (!chunk)
 				goto fail;
+			/* Zeroed before it is seen: pairs with gcheap_arena_chunk(). */
+			smp_store_release(cp, chunk);
 		}
 		if ((*cp)->pages[pg % GCHEAP_CHUNK_PAGES]) {
 			*reused = true;
@@ -267,7 +280,7 @@ fail:
 	 * leaves the heap as it was but for fewer idle resident pages.
 	 */
 	for (undo = first; undo < pg; undo++) {
-		struct gcheap_chunk *c = chunk_of(heap, undo);
+		struct gcheap_chunk *c = gcheap_arena_chunk(heap, undo);
 		struct page **pp = &c->pages[undo % GCHEAP_CHUNK_PAGES];
 
 		if (*pp) {
@@ -280,30 +293,42 @@ fail:
 	return ret;
 }
 
+/*
+ * Enter @span (NULL: none) for heap pages [first, first + n). A span is
+ * published once set up: a lock-free reader that finds it sees it whole.
+ */
 void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
 			   unsigned long n, struct gcheap_span *span)
 {
 	unsigned long pg;
 
 	lockdep_assert_held(&heap->lock);
-	for (pg = first; pg < first + n; pg++)
-		chunk_of(heap, pg)->spans[pg % GCHEAP_CHUNK_PAGES] = span;
+	for (pg = first; pg < first + n; pg++) {
+		struct gcheap_chunk *chunk = gcheap_arena_chunk(heap, pg);
+
+		/* Pairs with the address dependency of gcheap_arena_span_at(). */
+		smp_store_release(&chunk->spans[pg % GCHEAP_CHUNK_PAGES], span);
+	}
 }
 
-/* The span holding heap page @pg, or NULL. */
+/*
+ * The span holding heap page @pg (< npages), or NULL. No lock: see the
+ * top of this file for what the caller may do with it.
+ */
 struct gcheap_span *gcheap_arena_span_at(struct gcheap *heap, unsigned long pg)
 {
-	struct gcheap_chunk *chunk = chunk_of(heap, pg);
+	struct gcheap_chunk *chunk = gcheap_arena_chunk(heap, pg);
 
-	lockdep_assert_held(&heap->lock);
-	return chunk ? chunk->spans[pg % GCHEAP_CHUNK_PAGES] : NULL;
+	return chunk ? READ_ONCE(chunk->spans[pg % GCHEAP_CHUNK_PAGES]) : NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_span_at);
 
-/* The span holding user address @addr, or NULL. */
+/* The span holding user address @addr, or NULL. No lock, as above. */
 struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr)
 {
-	if (!heap->npages || addr < heap->base ||
-	    addr - heap->base >= heap->npages << GCHEAP_PAGE_SHIFT)
+	unsigned long npages = gcheap_arena_npages(heap);
+
+	if (!npages || addr < heap->base || addr - heap->base >= npages << GCHEAP_PAGE_SHIFT)
 		return NULL;
 	return gcheap_arena_span_at(heap, (addr - heap->base) >> GCHEAP_PAGE_SHIFT);
 }
@@ -322,7 +347,7 @@ int gcheap_arena_zero(struct gcheap *heap, unsigned long first_page,
 		unsigned long pg = first_page + (off >> GCHEAP_PAGE_SHIFT);
 		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
 		unsigned long n = min(len, GCHEAP_PAGE_SIZE - in);
-		struct page *page = chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
+		struct page *page = heap_page(heap, pg);
 
 		memset(page_address(page) + in, 0, n);
 		off += n;
@@ -397,7 +422,7 @@ void gcheap_arena_prefault(struct gcheap *heap, unsigned long first, unsigned lo
 
 			if (pg >= heap->npages || !gcheap_arena_span_at(heap, pg))
 				goto unlock;
-			page = chunk_of(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
+			page = heap_page(heap, pg);
 			for (i = 0; i < GCHEAP_SUBPAGES; i++)
 				batch[nr++] = nth_page(page, i);
 		}

@@ -18,6 +18,19 @@ struct gcheap_chunk {
 /* The mark's work entries hold 40-bit heap offsets (mark.c). */
 #define GCHEAP_MAX_HEAP		BIT_ULL(40)
 
+/* The chunk of heap page @pg, or NULL if never used. No lock (arena.c). */
+static inline struct gcheap_chunk *gcheap_arena_chunk(struct gcheap *heap, unsigned long pg)
+{
+	return READ_ONCE(heap->chunks[pg / GCHEAP_CHUNK_PAGES]);
+}
+
+/* The heap's size in pages, 0 before mmap; base and chunks are set once it is not. */
+static inline unsigned long gcheap_arena_npages(struct gcheap *heap)
+{
+	/* Pairs with the release in gcheap_arena_init(). */
+	return smp_load_acquire(&heap->npages);
+}
+
 int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma);
 int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npages);
 int gcheap_arena_populate(struct gcheap *heap, unsigned long first,

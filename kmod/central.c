@@ -13,9 +13,12 @@
  * A cached span is on its owner's list (struct gcheap_m) so the spans of a
  * thread that dies without giving them back can be taken back.
  *
- * Locking: heap->lock (span lookup, creation, destruction, counters, the
- * owners' lists), then central->lock (central lists, a span's bits, count
- * and state). Both are held for every change of a span's state.
+ * Locking (Go's mcentral): central->lock guards a class's lists and its
+ * spans' bits, counts and state; refills, give-backs, early frees and
+ * lookups of different classes never meet. heap->lock is taken only to
+ * grow the heap (a new span) and to give a dead span's pages back (span.c),
+ * never with a central lock held. An owner's list of cached spans is
+ * under its cached_lock, taken before a central lock. Counters are atomic.
  */
 #include <linux/bitmap.h>
 #include <linux/sched.h>
@@ -44,7 +47,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_central_init);
 static struct gcheap_central *central_of(struct gcheap *heap,
 					 const struct gcheap_span *span)
 {
-	return &heap->central[span->spanclass];
+	return gcheap_span_central(heap, span);
 }
 
 /* Bytes a span's free slots stand for. */
@@ -56,15 +59,50 @@ static u64 span_free_bytes(const struct gcheap_span *span)
 /* Go's cacheSpan sweeps at most this many spans before it grows the heap. */
 #define GCHEAP_SWEEP_ON_DEMAND	100
 
-static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_central *c)
+/*
+ * Put INUSE @span, swept, where its count says: a swept partial or full
+ * list, or DEAD if it holds nothing. Under its central's lock.
+ */
+void gcheap_central_put_locked(struct gcheap *heap, struct gcheap_span *span)
+{
+	struct gcheap_central *c = central_of(heap, span);
+	unsigned int sw = gcheap_swept_idx(gcheap_sweepgen(heap));
+
+	lockdep_assert_held(&c->lock);
+	if (!span->alloc_count) {
+		atomic64_dec(&heap->cnt.spans_inuse);
+		gcheap_span_kill(heap, span);
+		return;
+	}
+	list_del_init(&span->list);
+	list_add(&span->list, span->alloc_count == span->nelems ? &c->full[sw] : &c->partial[sw]);
+}
+
+/* Give a swept span (off every list, or INIT) to @owner's cache. */
+static void hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
+			     struct gcheap_m *owner)
+{
+	lockdep_assert_held(&central_of(heap, span)->lock);
+	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
+			  span->nelems);
+	span->owner = owner;
+	span->sweepgen = gcheap_sweepgen(heap) + 3;
+	/* Last: the mark reads the state without the lock. */
+	WRITE_ONCE(span->state, GCHEAP_SPAN_CACHED);
+}
+
+static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_central *c,
+					struct gcheap_m *owner)
 {
 	struct gcheap_span *span;
 
 	spin_lock(&c->lock);
-	span = list_first_entry_or_null(gcheap_partial_swept(heap, c),
+	span = list_first_entry_or_null(&c->partial[gcheap_swept_idx(gcheap_sweepgen(heap))],
 					struct gcheap_span, list);
-	if (span)
+	if (span) {
 		list_del_init(&span->list);
+		hand_over_locked(heap, span, owner);
+	}
 	spin_unlock(&c->lock);
 	return span;
 }
@@ -73,57 +111,54 @@ static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_centr
  * Hand a span of @spanclass to the cache of @owner (NULL: no thread, for
  * KUnit): a partial swept span, sweeping unswept ones of the class until
  * one has room, else a new one (*fresh). Its free slots are zeroed. ERR_PTR
- * on failure with the heap unchanged but for spans swept.
+ * on failure with the heap unchanged but for spans swept. Takes heap->lock
+ * only to grow the heap.
  */
 struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 					      struct gcheap_m *owner, bool *fresh)
 {
 	struct gcheap_central *c = &heap->central[spanclass];
+	unsigned long npages = gcheap_classes[spanclass >> 1].npages;
 	struct gcheap_span *span;
 	int n = 0;
 
-	lockdep_assert_held(&heap->lock);
-	span = take_partial(heap, c);
+	span = take_partial(heap, c, owner);
 	while (!span && n++ < GCHEAP_SWEEP_ON_DEMAND && gcheap_sweep_one(heap, spanclass))
-		span = take_partial(heap, c);
+		span = take_partial(heap, c, owner);
 	*fresh = !span;
 	if (!span) {
-		span = gcheap_span_create(heap, spanclass,
-					  gcheap_classes[spanclass >> 1].npages);
+		span = gcheap_span_new(heap, spanclass, npages);
 		/* Out of pages: what the last cycle freed may still be unswept. */
 		if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
-			while (gcheap_sweep_one(heap, -1))
-				;
-			span = take_partial(heap, c);
+			gcheap_sweep_for_pages(heap);
+			span = take_partial(heap, c, owner);
 			*fresh = !span;
 			if (!span)
-				span = gcheap_span_create(heap, spanclass,
-							  gcheap_classes[spanclass >> 1].npages);
+				span = gcheap_span_new(heap, spanclass, npages);
 		}
 		if (IS_ERR(span))
 			return span;
+		spin_lock(&c->lock);
+		hand_over_locked(heap, span, owner);
+		spin_unlock(&c->lock);
+		atomic64_inc(&heap->cnt.spans_inuse);
 	}
-
-	spin_lock(&c->lock);
-	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
-			  span->nelems);
-	span->state = GCHEAP_SPAN_CACHED;
-	span->owner = owner;
-	spin_unlock(&c->lock);
-	if (owner)
+	if (owner) {
+		spin_lock(&owner->cached_lock);
 		list_add(&span->list, &owner->cached);
+		spin_unlock(&owner->cached_lock);
+	}
 
 	/*
 	 * Stops early only for a dying thread: its cache is reaped as used,
 	 * and needzero stays set for the span's next owner.
 	 */
 	gcheap_span_zero_free(heap, span);
-	heap->spans_inuse += *fresh;
-	heap->spans_cached++;
-	heap->refills++;
-	heap->alloc_bytes += span_free_bytes(span);
-	heap->alloc_objects += span->nelems - span->alloc_count;
-	heap->cached_free_bytes += span_free_bytes(span);
+	atomic64_inc(&heap->cnt.spans_cached);
+	atomic64_inc(&heap->cnt.refills);
+	atomic64_add(span_free_bytes(span), &heap->cnt.alloc_bytes);
+	atomic64_add(span->nelems - span->alloc_count, &heap->cnt.alloc_objects);
+	atomic64_add(span_free_bytes(span), &heap->cnt.cached_free_bytes);
 	gcheap_pacer_note_alloc(heap, span_free_bytes(span));
 	return span;
 }
@@ -131,8 +166,9 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_central_cache_span);
 
 /*
  * The span a cache gives back in @ret, if the give-back is valid: @ret
- * names a small span this heap's caches hold, and every slot it reports
- * unused was free when the span was handed out. Changes nothing.
+ * names a small span @owner's cache holds, and every slot it reports
+ * unused was free when the span was handed out. Changes nothing. A span
+ * found valid stays so: only its owner's thread gives it back.
  */
 struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gcheap_m *owner,
 						const struct gcheap_span_return *ret)
@@ -140,32 +176,37 @@ struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gche
 	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
 	struct gcheap_span *span;
 	struct gcheap_central *c;
-	int err = 0;
+	int err = -ENOENT;
 
-	lockdep_assert_held(&heap->lock);
-	span = gcheap_arena_span_of(heap, ret->base);
-	if (!span || gcheap_span_is_large(span) || gcheap_span_base(heap, span) != ret->base)
-		return ERR_PTR(-ENOENT);
 	bitmap_from_arr64(unused, ret->free, GCHEAP_MAX_SPAN_ELEMS);
 	/* No bit past the span's last slot. */
+	rcu_read_lock();
+	span = gcheap_arena_span_of(heap, ret->base);
+	if (!span || gcheap_span_is_large(span) || gcheap_span_base(heap, span) != ret->base)
+		goto out;
+	err = -EINVAL;
 	if (find_next_bit(unused, GCHEAP_MAX_SPAN_ELEMS, span->nelems) < GCHEAP_MAX_SPAN_ELEMS)
-		return ERR_PTR(-EINVAL);
+		goto out;
 	c = central_of(heap, span);
 	spin_lock(&c->lock);
 	if (span->state != GCHEAP_SPAN_CACHED || span->owner != owner)
 		err = -ENOENT;
 	else if (!bitmap_subset(unused, gcheap_span_cache_free(span), span->nelems))
 		err = -EINVAL;
+	else
+		err = 0;
 	spin_unlock(&c->lock);
-	if (err)
-		return ERR_PTR(err);
-	return span;
+out:
+	rcu_read_unlock();
+	return err ? ERR_PTR(err) : span;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_check_return);
 
 /*
  * Take back a span checked by gcheap_central_check_return(); @unused_arr
- * NULL: the cache used every slot it was given (its thread died).
+ * NULL: the cache used every slot it was given (its thread died). Called
+ * by the owner's thread, or with heap->lock held for a thread that is
+ * gone.
  */
 void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 				 const u64 *unused_arr)
@@ -173,138 +214,142 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	DECLARE_BITMAP(used, GCHEAP_MAX_SPAN_ELEMS);
 	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
 	struct gcheap_central *c = central_of(heap, span);
-	unsigned int nunused;
+	struct gcheap_m *owner = span->owner;
+	unsigned int nunused, ncached;
 
-	lockdep_assert_held(&heap->lock);
-	/* The cycle since hand-out may have freed slots the cache did not hold. */
-	gcheap_sweep_span(heap, span);
 	if (unused_arr)
 		bitmap_from_arr64(unused, unused_arr, GCHEAP_MAX_SPAN_ELEMS);
 	else
 		bitmap_zero(unused, GCHEAP_MAX_SPAN_ELEMS);
-	heap->cached_free_bytes -= (u64)bitmap_weight(gcheap_span_cache_free(span),
-						      span->nelems) * span->elemsize;
-	list_del_init(&span->list);
-	span->owner = NULL;
+	if (owner) {
+		spin_lock(&owner->cached_lock);
+		list_del_init(&span->list);
+		spin_unlock(&owner->cached_lock);
+	}
 	spin_lock(&c->lock);
+	/* The cycle since hand-out may have freed slots the cache did not hold. */
+	gcheap_sweep_locked(heap, span);
+	ncached = bitmap_weight(gcheap_span_cache_free(span), span->nelems);
 	bitmap_andnot(used, gcheap_span_cache_free(span), unused, span->nelems);
 	bitmap_or(gcheap_span_alloc_bits(span), gcheap_span_alloc_bits(span), used,
 		  span->nelems);
 	span->alloc_count = bitmap_weight(gcheap_span_alloc_bits(span), span->nelems);
 	nunused = bitmap_weight(unused, span->nelems);
-	span->state = GCHEAP_SPAN_INUSE;
-	if (span->alloc_count == span->nelems)
-		list_add(&span->list, gcheap_full_swept(heap, c));
-	else if (span->alloc_count)
-		list_add(&span->list, gcheap_partial_swept(heap, c));
+	span->owner = NULL;
+	span->sweepgen = gcheap_sweepgen(heap);
+	WRITE_ONCE(span->state, GCHEAP_SPAN_INUSE);
+	gcheap_central_put_locked(heap, span);
 	spin_unlock(&c->lock);
 
-	heap->spans_cached--;
-	heap->alloc_bytes -= (u64)nunused * span->elemsize;
-	heap->alloc_objects -= nunused;
+	atomic64_sub((u64)ncached * span->elemsize, &heap->cnt.cached_free_bytes);
+	atomic64_dec(&heap->cnt.spans_cached);
+	atomic64_sub((u64)nunused * span->elemsize, &heap->cnt.alloc_bytes);
+	atomic64_sub(nunused, &heap->cnt.alloc_objects);
 	gcheap_pacer_note_alloc(heap, -(s64)nunused * span->elemsize);
-	if (!span->alloc_count) {
-		heap->spans_inuse--;
-		gcheap_span_destroy(heap, span);
-	}
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_uncache_span);
 
 /*
  * Free object @idx of small span @span early (GCHEAP_IOC_FREE). -EBUSY if
- * the slot belongs to a cache, -ENOENT if it is not allocated.
+ * the slot belongs to a cache, -ENOENT if it is not allocated. The caller
+ * keeps @span from being freed (RCU) and calls gcheap_span_free_dead()
+ * once it can sleep: the span may have died here.
  */
 int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 			       unsigned long idx)
 {
 	struct gcheap_central *c = central_of(heap, span);
 	unsigned long *alloc = gcheap_span_alloc_bits(span);
-	int ret = 0;
+	int ret = -ENOENT;
 
-	lockdep_assert_held(&heap->lock);
-	/* The last cycle may have found it dead already. */
-	if (span->state != GCHEAP_SPAN_INIT && gcheap_sweep_span(heap, span))
-		return -ENOENT;
 	spin_lock(&c->lock);
-	if (span->state == GCHEAP_SPAN_CACHED && test_bit(idx, gcheap_span_cache_free(span))) {
-		ret = -EBUSY;
-	} else if (span->state == GCHEAP_SPAN_INIT || !test_bit(idx, alloc)) {
-		ret = -ENOENT;
-	} else {
-		__clear_bit(idx, alloc);
-		__clear_bit(idx, gcheap_span_mark_bits(span));
-		span->alloc_count--;
-		span->needzero = true;
+	if (span->state != GCHEAP_SPAN_INUSE && span->state != GCHEAP_SPAN_CACHED)
+		goto out;
+	/* The last cycle may have found it dead already (and the span with it). */
+	gcheap_sweep_locked(heap, span);
+	if (span->state == GCHEAP_SPAN_DEAD || !test_bit(idx, alloc)) {
 		/*
-		 * A cached span is on no list and keeps this slot out of the
-		 * cache's hands until it comes back; otherwise it is now partial.
+		 * A slot the cache holds is clear in allocBits too: say
+		 * whose it is.
 		 */
-		if (span->state == GCHEAP_SPAN_INUSE) {
-			if (span->alloc_count)
-				list_move(&span->list, gcheap_partial_swept(heap, c));
-			else
-				list_del_init(&span->list);
-		}
+		if (span->state == GCHEAP_SPAN_CACHED &&
+		    test_bit(idx, gcheap_span_cache_free(span)))
+			ret = -EBUSY;
+		goto out;
 	}
+	__clear_bit(idx, alloc);
+	__clear_bit(idx, gcheap_span_mark_bits(span));
+	span->alloc_count--;
+	span->needzero = true;
+	/*
+	 * A cached span is on no central list and keeps this slot out of
+	 * the cache's hands until it comes back; otherwise it is now
+	 * partial, or empty and dead.
+	 */
+	if (span->state == GCHEAP_SPAN_INUSE)
+		gcheap_central_put_locked(heap, span);
+	ret = 0;
+out:
 	spin_unlock(&c->lock);
 	if (ret)
 		return ret;
-	heap->alloc_bytes -= span->elemsize;
-	heap->alloc_objects--;
-	heap->frees++;
+	atomic64_sub(span->elemsize, &heap->cnt.alloc_bytes);
+	atomic64_dec(&heap->cnt.alloc_objects);
+	atomic64_inc(&heap->cnt.frees);
 	gcheap_pacer_note_alloc(heap, -(s64)span->elemsize);
-	if (span->state == GCHEAP_SPAN_INUSE && !span->alloc_count) {
-		heap->spans_inuse--;
-		gcheap_span_destroy(heap, span);
-	}
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_free_object);
 
-/* GCHEAP_IOC_OBJECT for a small span: what the heap knows of slot @idx. */
-static void central_describe(struct gcheap *heap, struct gcheap_span *span,
-			     unsigned long idx, struct gcheap_object *obj)
+/*
+ * GCHEAP_IOC_OBJECT: what the heap knows of the object holding obj->addr
+ * (interior pointers included). -ENOENT if no span in use holds it. No
+ * heap-wide lock: the span is found without one and judged under its
+ * central's lock.
+ */
+int gcheap_object_lookup(struct gcheap *heap, struct gcheap_object *obj)
 {
-	struct gcheap_central *c = central_of(heap, span);
+	struct gcheap_central *c;
+	struct gcheap_span *span;
+	int ret = -ENOENT;
+	u32 idx = 0;
 
-	lockdep_assert_held(&heap->lock);
-	obj->flags = 0;
-	/* An unswept span's allocBits still show last cycle's garbage. */
-	if (gcheap_sweep_span(heap, span))
-		return;
+	rcu_read_lock();
+	span = gcheap_arena_span_of(heap, obj->addr);
+	if (!span)
+		goto out;
+	c = central_of(heap, span);
 	spin_lock(&c->lock);
+	if (span->state != GCHEAP_SPAN_INUSE && span->state != GCHEAP_SPAN_CACHED)
+		goto unlock;
+	obj->spanclass = span->spanclass;
+	obj->base = gcheap_span_base(heap, span);
+	obj->flags = 0;
+	if (gcheap_span_is_large(span)) {
+		obj->objsize = (u64)span->npages << GCHEAP_PAGE_SHIFT;
+		obj->flags = GCHEAP_OBJECT_ALLOCATED;
+		ret = 0;
+		goto unlock;
+	}
+	idx = gcheap_obj_index(gcheap_span_class(span), obj->addr - obj->base);
+	if (idx >= span->nelems)	/* the span's unused tail */
+		goto unlock;
+	obj->base += (u64)idx * span->elemsize;
+	obj->objsize = span->elemsize;
+	/* An unswept span's allocBits still show last cycle's garbage. */
+	gcheap_sweep_locked(heap, span);
+	ret = 0;
+	if (span->state == GCHEAP_SPAN_DEAD)
+		goto unlock;
 	if (test_bit(idx, gcheap_span_alloc_bits(span)))
 		obj->flags |= GCHEAP_OBJECT_ALLOCATED;
 	if (span->state == GCHEAP_SPAN_CACHED)
 		obj->flags |= GCHEAP_OBJECT_CACHED;
+unlock:
 	spin_unlock(&c->lock);
-}
-
-/*
- * GCHEAP_IOC_OBJECT: what the heap knows of the object holding obj->addr
- * (interior pointers included). -ENOENT if no span holds it.
- */
-int gcheap_object_lookup(struct gcheap *heap, struct gcheap_object *obj)
-{
-	struct gcheap_span *span;
-	u32 idx;
-
-	lockdep_assert_held(&heap->lock);
-	span = gcheap_arena_span_of(heap, obj->addr);
-	if (!span || span->state == GCHEAP_SPAN_INIT)
-		return -ENOENT;
-	obj->spanclass = span->spanclass;
-	obj->base = gcheap_span_base(heap, span);
-	if (gcheap_span_is_large(span)) {
-		obj->objsize = (u64)span->npages << GCHEAP_PAGE_SHIFT;
-		obj->flags = GCHEAP_OBJECT_ALLOCATED;
-		return 0;
-	}
-	idx = gcheap_obj_index(gcheap_span_class(span), obj->addr - obj->base);
-	if (idx >= span->nelems)	/* the span's unused tail */
-		return -ENOENT;
-	obj->base += (u64)idx * span->elemsize;
-	obj->objsize = span->elemsize;
-	central_describe(heap, span, idx, obj);
-	return 0;
+out:
+	rcu_read_unlock();
+	/* Sweeping may have emptied the span. */
+	gcheap_span_free_dead(heap);
+	return ret;
 }

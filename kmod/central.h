@@ -5,6 +5,7 @@
 #include "span.h"
 
 void gcheap_central_init(struct gcheap *heap);
+void gcheap_central_put_locked(struct gcheap *heap, struct gcheap_span *span);
 struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 					      struct gcheap_m *owner, bool *fresh);
 struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gcheap_m *owner,

@@ -8,7 +8,10 @@
 #include <kunit/test.h>
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/kthread.h>
+#include <linux/completion.h>
 #include "central.h"
+#include "sweep.h"
 #include "arena.h"
 #include "testheap.h"
 
@@ -41,9 +44,7 @@ static struct gcheap_span *cache(struct kunit *test, u8 spc)
 	struct gcheap_span *span;
 	bool fresh;
 
-	mutex_lock(&heap->lock);
 	span = gcheap_central_cache_span(heap, spc, NULL, &fresh);
-	mutex_unlock(&heap->lock);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
 	return span;
 }
@@ -55,12 +56,23 @@ static int give_back(struct kunit *test, u64 base, const u64 *unused)
 	struct gcheap_span *span;
 
 	memcpy(ret.free, unused, sizeof(ret.free));
-	mutex_lock(&heap->lock);
 	span = gcheap_central_check_return(heap, NULL, &ret);
 	if (!IS_ERR(span))
 		gcheap_central_uncache_span(heap, span, ret.free);
-	mutex_unlock(&heap->lock);
+	gcheap_span_free_dead(heap);
 	return PTR_ERR_OR_ZERO(span);
+}
+
+/* GCHEAP_IOC_FREE of slot @idx, as the ioctl does it. */
+static int free_obj(struct gcheap *heap, struct gcheap_span *span, unsigned long idx)
+{
+	int ret;
+
+	rcu_read_lock();
+	ret = gcheap_central_free_object(heap, span, idx);
+	rcu_read_unlock();
+	gcheap_span_free_dead(heap);
+	return ret;
 }
 
 static void central_test_handout_accounting(struct kunit *test)
@@ -73,10 +85,10 @@ static void central_test_handout_accounting(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, span->nelems, 170);
 	KUNIT_EXPECT_EQ(test, span->state, GCHEAP_SPAN_CACHED);
 	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_cache_free(span), 170), 170u);
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, 170ull * 48);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 170ull);
-	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 1ul);
-	KUNIT_EXPECT_EQ(test, heap->spans_cached, 1ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 170ull * 48);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 170ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 1ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_cached), 1ull);
 	KUNIT_EXPECT_EQ(test, heap->resident_pages, 1ul);
 	KUNIT_EXPECT_EQ(test, pages_in_use(heap), 1ul);
 
@@ -85,31 +97,29 @@ static void central_test_handout_accounting(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, give_back(test, base, unused), 0);
 	KUNIT_EXPECT_EQ(test, span->state, GCHEAP_SPAN_INUSE);
 	KUNIT_EXPECT_EQ(test, span->alloc_count, 3);
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, 3ull * 48);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 3ull);
-	KUNIT_EXPECT_EQ(test, heap->spans_cached, 0ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 3ull * 48);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 3ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_cached), 0ull);
 
 	/* The partial span comes back, its 3 objects not offered again. */
 	again = cache(test, SPC_48);
 	KUNIT_EXPECT_PTR_EQ(test, again, span);
 	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_cache_free(span), 170), 167u);
 	KUNIT_EXPECT_FALSE(test, test_bit(0, gcheap_span_cache_free(span)));
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, 170ull * 48);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 170ull * 48);
 
 	/* Given back with nothing used, 3 remain; freeing them frees the span. */
 	unused_except_first(span, 0, unused);
 	KUNIT_ASSERT_EQ(test, give_back(test, base, unused), 0);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 3ull);
-	mutex_lock(&heap->lock);
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 0), 0);
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 0), -ENOENT);
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 1), 0);
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 2), 0);
-	mutex_unlock(&heap->lock);
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, 0ull);
-	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 0ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 3ull);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 0), 0);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 0), -ENOENT);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 1), 0);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 2), 0);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 0ull);
 	KUNIT_EXPECT_EQ(test, pages_in_use(heap), 0ul);
-	KUNIT_EXPECT_EQ(test, heap->frees, 3ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, frees), 3ull);
 }
 
 static void central_test_bad_give_back(struct kunit *test)
@@ -123,7 +133,7 @@ static void central_test_bad_give_back(struct kunit *test)
 	unused_except_first(span, 10, unused);
 	KUNIT_ASSERT_EQ(test, give_back(test, base, unused), 0);
 	span = cache(test, SPC_48);
-	bytes = heap->alloc_bytes;
+	bytes = CNT(heap, alloc_bytes);
 
 	/* Slot 0 was allocated at hand-out: the cache cannot return it. */
 	unused_except_first(span, 0, unused);
@@ -139,8 +149,8 @@ static void central_test_bad_give_back(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, give_back(test, base + GCHEAP_PAGE_SIZE, unused), -ENOENT);
 	/* Nothing changed by any of them. */
 	KUNIT_EXPECT_EQ(test, span->state, GCHEAP_SPAN_CACHED);
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, bytes);
-	KUNIT_EXPECT_EQ(test, heap->spans_cached, 1ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), bytes);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_cached), 1ull);
 	KUNIT_EXPECT_EQ(test, give_back(test, base, unused), 0);
 	/* A span nobody holds. */
 	KUNIT_EXPECT_EQ(test, give_back(test, base, unused), -ENOENT);
@@ -157,18 +167,16 @@ static void central_test_full_and_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, full->alloc_count, 170);
 	next = cache(test, SPC_48);
 	KUNIT_EXPECT_PTR_NE(test, next, full);
-	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 2ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 2ull);
 
-	mutex_lock(&heap->lock);
 	/* A slot the cache owns is the cache's to free. */
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, next, 5), -EBUSY);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, next, 5), -EBUSY);
 	/* Freeing from the full span makes it partial: the next refill takes it. */
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, full, 7), 0);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, full, 7), 0);
 	KUNIT_EXPECT_TRUE(test, full->needzero);
-	mutex_unlock(&heap->lock);
 	unused_except_first(next, 0, unused);
 	KUNIT_ASSERT_EQ(test, give_back(test, gcheap_span_base(heap, next), unused), 0);
-	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 1ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 1ull);
 	KUNIT_EXPECT_PTR_EQ(test, cache(test, SPC_48), full);
 	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_cache_free(full), 170), 1u);
 	KUNIT_EXPECT_TRUE(test, test_bit(7, gcheap_span_cache_free(full)));
@@ -186,10 +194,8 @@ static void central_test_reused_slots_zeroed(struct kunit *test)
 	memset(mem, 0xa5, 170 * 48);
 	KUNIT_ASSERT_EQ(test, give_back(test, gcheap_span_base(heap, span), unused), 0);
 	/* ...frees two objects early, and a cache takes the span again. */
-	mutex_lock(&heap->lock);
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 3), 0);
-	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 169), 0);
-	mutex_unlock(&heap->lock);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 3), 0);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 169), 0);
 	KUNIT_ASSERT_PTR_EQ(test, cache(test, SPC_48), span);
 	/* One expectation, not 96: KUnit keeps only 512 bytes of log a case. */
 	for (i = 0, dirty = 0; i < 48; i++)
@@ -225,7 +231,111 @@ static void central_test_obj_index(struct kunit *test)
 		unused_except_first(span, 0, unused);
 		KUNIT_ASSERT_EQ(test, give_back(test, base, unused), 0);
 	}
-	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 0ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 0ull);
+	KUNIT_EXPECT_EQ(test, pages_in_use(heap), 0ul);
+}
+
+/*
+ * Lock-free span lookup racing span creation, hand-out, give-back, sweeping
+ * and destruction: a writer thread churns spans over the same few pages
+ * while the test thread looks them up with no heap-wide lock, as the mark
+ * and the ioctls do. A span found must be whole (its own range holds the
+ * page, its class is the writer's) and in a state a span can be in; KASAN
+ * catches a descriptor used after it was freed.
+ */
+struct churn {
+	struct kunit *test;
+	struct completion done;
+	unsigned int rounds;
+};
+
+static int churn_fn(void *arg)
+{
+	struct churn *ch = arg;
+	struct kunit *test = ch->test;
+	struct gcheap *heap = test->priv;
+	u64 unused[GCHEAP_SPAN_BITS_WORDS];
+	struct gcheap_span *span[3];
+	unsigned int r, i;
+	bool fresh;
+
+	for (r = 0; r < ch->rounds; r++) {
+		for (i = 0; i < ARRAY_SIZE(span); i++) {
+			span[i] = gcheap_central_cache_span(heap, SPC_48, NULL, &fresh);
+			if (IS_ERR(span[i]))
+				break;
+		}
+		/* Keep 0, 1 and 2 objects: one span dies at once, two are swept later. */
+		while (i--) {
+			struct gcheap_span_return ret = { .base = gcheap_span_base(heap, span[i]) };
+
+			unused_except_first(span[i], i, unused);
+			memcpy(ret.free, unused, sizeof(ret.free));
+			if (!IS_ERR(gcheap_central_check_return(heap, NULL, &ret)))
+				gcheap_central_uncache_span(heap, span[i], ret.free);
+		}
+		gcheap_span_free_dead(heap);
+		/* Nothing marked: a cycle's end makes every object garbage. */
+		if (r % 4 == 3) {
+			mutex_lock(&heap->lock);
+			WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
+			mutex_unlock(&heap->lock);
+			if (r % 8 == 3)
+				gcheap_sweep_all(heap);
+		}
+		cond_resched();
+	}
+	complete(&ch->done);
+	return 0;
+}
+
+static void central_test_lockless_lookup(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct churn ch = { .test = test, .rounds = 400 };
+	unsigned long found = 0, bad = 0, pg, n = 0;
+	struct task_struct *t;
+
+	init_completion(&ch.done);
+	t = kthread_run(churn_fn, &ch, "gcheap-churn");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	while (!completion_done(&ch.done)) {
+		for (pg = 0; pg < 8; pg++) {
+			unsigned long addr = TEST_BASE + pg * GCHEAP_PAGE_SIZE + 100;
+			struct gcheap_object obj = { .addr = addr };
+			struct gcheap_span *span;
+
+			rcu_read_lock();
+			span = gcheap_arena_span_of(heap, obj.addr);
+			if (span) {
+				struct gcheap_central *c = gcheap_span_central(heap, span);
+				u8 state;
+
+				found++;
+				bad += span->start > pg || span->start + span->npages <= pg ||
+				       span->spanclass != SPC_48;
+				spin_lock(&c->lock);
+				state = span->state;
+				spin_unlock(&c->lock);
+				bad += state > GCHEAP_SPAN_DEAD;
+			}
+			rcu_read_unlock();
+			/* The ioctl's lookup sweeps, beside the writer's sweeps. */
+			if (!gcheap_object_lookup(heap, &obj))
+				bad += obj.spanclass != SPC_48 || obj.objsize != 48;
+		}
+		if (!(++n % 16))
+			cond_resched();
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0ul);
+	KUNIT_EXPECT_GT(test, found, 0ul);
+	/* Everything given back and swept: no span, no page is left. */
+	mutex_lock(&heap->lock);
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
+	mutex_unlock(&heap->lock);
+	gcheap_sweep_all(heap);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 0ull);
 	KUNIT_EXPECT_EQ(test, pages_in_use(heap), 0ul);
 }
 
@@ -235,6 +345,7 @@ static struct kunit_case central_test_cases[] = {
 	KUNIT_CASE(central_test_full_and_busy),
 	KUNIT_CASE(central_test_reused_slots_zeroed),
 	KUNIT_CASE(central_test_obj_index),
+	KUNIT_CASE(central_test_lockless_lookup),
 	{}
 };
 

@@ -88,9 +88,7 @@ static unsigned long object_base(struct gcheap *heap, unsigned long addr)
 	int ret;
 
 	lockdep_assert_held(&heap->special_lock);
-	mutex_lock(&heap->lock);
 	ret = gcheap_object_lookup(heap, &obj);
-	mutex_unlock(&heap->lock);
 	if (ret || !(obj.flags & (GCHEAP_OBJECT_ALLOCATED | GCHEAP_OBJECT_CACHED)))
 		return 0;
 	return obj.base;

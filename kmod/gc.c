@@ -39,8 +39,6 @@ int gcheap_gc_init(struct gcheap *heap)
 	mutex_init(&heap->gc_mutex);
 	mutex_init(&heap->special_lock);
 	INIT_LIST_HEAD(&heap->roots);
-	INIT_LIST_HEAD(&heap->large[0]);
-	INIT_LIST_HEAD(&heap->large[1]);
 	INIT_WORK(&heap->sweep_work, gcheap_sweep_work_fn);
 	gcheap_final_init(heap);
 	heap->gogc = gcheap_default_gogc();
@@ -144,7 +142,7 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 	}
 
 	mutex_lock(&heap->lock);
-	marked = atomic64_read(&mark->marked_bytes) + heap->cached_free_bytes;
+	marked = atomic64_read(&mark->marked_bytes) + atomic64_read(&heap->cnt.cached_free_bytes);
 	heap->sweepgen += 2;
 	gcheap_pacer_cycle_end(heap, marked);
 	if (req->flags & GCHEAP_GC_FORCE)

@@ -42,7 +42,6 @@ static void alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned long
 	struct gcheap *heap = test->priv;
 	unsigned int got = 0, i;
 
-	mutex_lock(&heap->lock);
 	while (got < n) {
 		u64 unused[GCHEAP_SPAN_BITS_WORDS] = { 0 };
 		struct gcheap_span *span;
@@ -58,7 +57,7 @@ static void alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned long
 		}
 		gcheap_central_uncache_span(heap, span, unused);
 	}
-	mutex_unlock(&heap->lock);
+	gcheap_span_free_dead(heap);
 }
 
 static unsigned long alloc_large(struct kunit *test, size_t bytes, bool noscan)
@@ -101,7 +100,7 @@ static void mark(struct kunit *test, const u64 *roots, size_t n, unsigned int nw
 static void sweep(struct gcheap *heap)
 {
 	mutex_lock(&heap->lock);
-	heap->sweepgen += 2;
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 	mutex_unlock(&heap->lock);
 	gcheap_sweep_all(heap);
 }
@@ -130,15 +129,15 @@ static void gc_test_cycle(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, marked(heap, o[2]));
 	KUNIT_EXPECT_FALSE(test, marked(heap, o[3]));
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 3ull);
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, 3ull * 32);
-	KUNIT_EXPECT_EQ(test, heap->freed_objects, 1ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 3ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 3ull * 32);
+	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 1ull);
 	/* Mark bits are clear again, and an unreachable cycle dies whole. */
 	KUNIT_EXPECT_FALSE(test, marked(heap, o[0]));
 	mark(test, NULL, 0, 2);
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
-	KUNIT_EXPECT_EQ(test, heap->spans_inuse, 0ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_inuse), 0ull);
 	KUNIT_EXPECT_EQ(test, heap->pa.free_pages, heap->npages);
 }
 
@@ -159,7 +158,7 @@ static void gc_test_interior(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, marked(heap, o[1]));
 	KUNIT_EXPECT_TRUE(test, marked(heap, o[2]));
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 2ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 2ull);
 }
 
 static void gc_test_free_slot(struct kunit *test)
@@ -174,7 +173,7 @@ static void gc_test_free_slot(struct kunit *test)
 	mark(test, &root, 1, 1);
 	KUNIT_EXPECT_FALSE(test, marked(heap, o[0] + 64));
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 0ull);
 }
 
 static void gc_test_noscan(struct kunit *test)
@@ -191,7 +190,7 @@ static void gc_test_noscan(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, marked(heap, n[0]));
 	KUNIT_EXPECT_FALSE(test, marked(heap, s[0]));
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 1ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 1ull);
 }
 
 static void gc_test_large(struct kunit *test)
@@ -218,10 +217,10 @@ static void gc_test_large(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, marked(heap, dead));
 	KUNIT_EXPECT_FALSE(test, marked(heap, s[2]));
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->large_objects, 2ul);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 3ull);
-	KUNIT_EXPECT_EQ(test, heap->alloc_bytes, (1ull << 20) + 13 * 8192 + 32);
-	KUNIT_EXPECT_EQ(test, heap->swept_bytes, 5ull * 8192 + 2 * 32);
+	KUNIT_EXPECT_EQ(test, CNT(heap, large_objects), 2ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 3ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), (1ull << 20) + 13 * 8192 + 32);
+	KUNIT_EXPECT_EQ(test, CNT(heap, swept_bytes), 5ull * 8192 + 2 * 32);
 }
 
 static void gc_test_cached_slots(struct kunit *test)
@@ -234,9 +233,7 @@ static void gc_test_cached_slots(struct kunit *test)
 
 	alloc_objs(test, SPC_SCAN_32, 2, o);
 	/* The span goes to a cache; its free slots are the cache's. */
-	mutex_lock(&heap->lock);
 	span = gcheap_central_cache_span(heap, SPC_SCAN_32, NULL, &fresh);
-	mutex_unlock(&heap->lock);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
 	KUNIT_ASSERT_EQ(test, gcheap_span_base(heap, span), o[0] & ~(GCHEAP_PAGE_SIZE - 1));
 	/* A slot the cache may have handed out counts as allocated. */
@@ -248,13 +245,11 @@ static void gc_test_cached_slots(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, marked(heap, o[0]));
 	sweep(heap);
 	/* No thread owns it here, so no list leads the sweep to it. */
-	mutex_lock(&heap->lock);
 	gcheap_sweep_span(heap, span);
-	mutex_unlock(&heap->lock);
 	/* o[0] is freed; the cache's slots are untouched by the sweep. */
 	KUNIT_EXPECT_EQ(test, span->alloc_count, 1);
 	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_cache_free(span), span->nelems), 254u);
-	KUNIT_EXPECT_EQ(test, heap->spans_cached, 1ul);
+	KUNIT_EXPECT_EQ(test, CNT(heap, spans_cached), 1ull);
 }
 
 /*
@@ -298,8 +293,8 @@ static void gc_test_parallel(struct kunit *test)
 	build_chain_and_tree(test, roots, &total, 40);
 	mark(test, roots, 2, 4);
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
-	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 0ull);
 }
 
 /*
@@ -317,12 +312,12 @@ static void gc_test_overflow(struct kunit *test)
 	build_chain_and_tree(test, roots, &total, 2);
 	KUNIT_EXPECT_GT(test, mark_capped(test, roots, 2, 2, 0), 0u);
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
-	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 0ull);
 	KUNIT_EXPECT_GT(test, mark_capped(test, roots, 2, 2, 1), 0u);
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
-	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 0ull);
 }
 
 /* A work item that holds a workqueue's only active slot until released. */
@@ -391,8 +386,8 @@ static void gc_test_unstarted_helpers(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, finished, "the drain waited for helpers that never started");
 	gcheap_mark_put(d.mark);
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, (u64)total + 1);
-	KUNIT_EXPECT_EQ(test, heap->freed_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), (u64)total + 1);
+	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 0ull);
 }
 
 /* A work buffer is one page, and the cap on them is 64 MiB. */
@@ -441,7 +436,7 @@ static void gc_test_closed_mark(struct kunit *test)
 	gcheap_mark_clear(heap);
 	KUNIT_EXPECT_FALSE(test, marked(heap, o[0]));
 	sweep(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 0ull);
 }
 
 static void gc_test_pacer(struct kunit *test)

@@ -70,6 +70,7 @@ struct gcheap *gcheap_create(void)
 		return ERR_PTR(ret);
 	}
 	mutex_init(&heap->lock);
+	init_llist_head(&heap->dead_spans);
 	gcheap_central_init(heap);
 	ret = gcheap_gc_init(heap);
 	if (ret) {
@@ -113,6 +114,7 @@ void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st)
 {
 	unsigned long idle;
 
+	gcheap_span_free_dead(heap);	/* pages of spans just emptied count as idle */
 	mutex_lock(&heap->lock);
 	idle = heap->npages ? heap->pa.free_pages : 0;
 	st->heap_sys = (u64)heap->npages << GCHEAP_PAGE_SHIFT;
@@ -121,14 +123,14 @@ void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st)
 	st->heap_resident = (u64)heap->resident_pages << GCHEAP_PAGE_SHIFT;
 	/* Idle pages with no physical memory, never touched ones included. */
 	st->heap_released = st->heap_sys - st->heap_resident;
-	st->heap_alloc = heap->alloc_bytes;
-	st->heap_objects = heap->alloc_objects;
-	st->spans_inuse = heap->spans_inuse;
-	st->spans_cached = heap->spans_cached;
-	st->large_objects = heap->large_objects;
-	st->refills = heap->refills;
-	st->large_allocs = heap->large_allocs;
-	st->frees = heap->frees;
+	st->heap_alloc = atomic64_read(&heap->cnt.alloc_bytes);
+	st->heap_objects = atomic64_read(&heap->cnt.alloc_objects);
+	st->spans_inuse = atomic64_read(&heap->cnt.spans_inuse);
+	st->spans_cached = atomic64_read(&heap->cnt.spans_cached);
+	st->large_objects = atomic64_read(&heap->cnt.large_objects);
+	st->refills = atomic64_read(&heap->cnt.refills);
+	st->large_allocs = atomic64_read(&heap->cnt.large_allocs);
+	st->frees = atomic64_read(&heap->cnt.frees);
 	st->next_gc = heap->next_gc;
 	st->last_marked = heap->last_marked;
 	st->num_gc = heap->num_gc;
@@ -138,8 +140,8 @@ void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st)
 	st->pause_max_ns = heap->pause_max_ns;
 	memcpy(st->pause_ns, heap->pause_ns, sizeof(st->pause_ns));
 	st->last_gc_ns = heap->last_gc_ns;
-	st->swept_bytes = heap->swept_bytes;
-	st->freed_objects = heap->freed_objects;
+	st->swept_bytes = atomic64_read(&heap->cnt.swept_bytes);
+	st->freed_objects = atomic64_read(&heap->cnt.freed_objects);
 	st->finalizers = heap->nfinalizers;
 	st->finalizers_queued = heap->nqueued;
 	st->gogc = heap->gogc;

@@ -3,10 +3,12 @@
 #define _GCHEAP_HEAP_H
 
 #include <linux/types.h>
+#include <linux/atomic.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/rwsem.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -23,12 +25,28 @@ struct gcheap_mark;
  * Go's mcentral: the spans of one span class that no cache holds, split by
  * whether they have a free slot. Swept and unswept sets are selected by
  * sweepgen (index sweepgen / 2 % 2 is swept) so their roles swap each cycle
- * without moving spans.
+ * without moving spans. Large spans (classes 0 and 1) are on full lists.
  */
 struct gcheap_central {
 	spinlock_t lock;	/* the lists, and the bits and state of their spans */
 	struct list_head partial[2];
 	struct list_head full[2];
+};
+
+/*
+ * The heap's accounting. Each counter is exact on its own; read while
+ * other threads allocate, two counters may be from moments apart.
+ */
+struct gcheap_counters {
+	atomic64_t alloc_bytes;	/* objects allocated; cached spans whole */
+	atomic64_t alloc_objects;
+	atomic64_t spans_inuse;	/* small-object spans */
+	atomic64_t spans_cached;	/* of which held by caches */
+	atomic64_t large_objects;
+	atomic64_t refills, large_allocs, frees;
+	atomic64_t swept_bytes, freed_objects;
+	atomic64_t cached_free_bytes;	/* slots caches hold, counted in live_bytes */
+	atomic64_t live_bytes;	/* Go's heapLive: marked + allocated since */
 };
 
 /* One heap per open file of /dev/gcheap. */
@@ -38,12 +56,15 @@ struct gcheap {
 	struct inode *inode;	/* private address_space of the user mapping */
 
 	/*
-	 * lock: the page allocator, the chunk and span tables, span creation
-	 * and destruction, the mapping's state and the counters below.
-	 * Taken before any central lock, and with mmap_lock held: read by
-	 * ->fault and prefault, write by ->mmap and ->close. So whoever
-	 * holds it never takes mmap_lock nor touches user memory (a fault on
-	 * the heap would take it again).
+	 * lock (Go's mheap lock), taken rarely: the page allocator, chunk
+	 * allocation and the span table's writers (span creation and
+	 * destruction), the mapping's state, resident_pages, and the set of
+	 * attached threads. Never needed to find a span (arena.c) nor to
+	 * hand one to a cache or take it back. Taken before any central or
+	 * cache lock, and with mmap_lock held: read by ->fault and
+	 * prefault, write by ->mmap and ->close. So whoever holds it never
+	 * takes mmap_lock nor touches user memory (a fault on the heap would
+	 * take it again).
 	 */
 	struct mutex lock;
 	unsigned long base;	/* user address of the mapping, 0 until mmap */
@@ -51,18 +72,13 @@ struct gcheap {
 	bool mapped;		/* the owner's mapping exists */
 	const void *vma;	/* that mapping's VMA, only ever compared */
 	struct gcheap_pagealloc pa;
-	struct gcheap_chunk **chunks;	/* per 4 MiB chunk, allocated on first use */
-	u32 sweepgen;
+	struct gcheap_chunk **chunks;	/* per 4 MiB chunk, published on first use */
+	u32 sweepgen;		/* moves only with the world stopped (sweep.c) */
 	unsigned long resident_pages;	/* heap pages with physical memory */
-	unsigned long spans_inuse;	/* small-object spans */
-	unsigned long spans_cached;	/* of which held by caches */
-	unsigned long large_objects;
-	u64 alloc_bytes;	/* objects allocated; cached spans whole */
-	u64 alloc_objects;
-	u64 refills, large_allocs, frees;
+	struct gcheap_counters cnt;
+	struct llist_head dead_spans;	/* DEAD spans whose pages are to go back */
 
 	struct gcheap_central central[GCHEAP_NUM_SPAN_CLASSES];
-	struct list_head large[2];	/* INUSE large spans, swept/unswept by sweepgen */
 
 	/*
 	 * The collector. gc_mutex: one cycle at a time, and the cycle's own
@@ -83,7 +99,6 @@ struct gcheap {
 	/* The cycle's mark from its scan phase on, under lock: the collector's reference. */
 	struct gcheap_mark *mark;
 	struct work_struct sweep_work;	/* the background sweeper */
-	bool sweep_queued;
 
 	struct list_head roots;		/* struct gcheap_root_range, under special_lock */
 	unsigned int nroots;
@@ -94,16 +109,13 @@ struct gcheap {
 	u64 nfinalizers, nqueued;
 	wait_queue_head_t final_wq;
 
-	/* Pacing (pacer.c), under lock. */
+	/* Pacing (pacer.c): set under lock, read without it. */
 	int gogc;
-	u64 live_bytes;		/* Go's heapLive: marked + allocated since */
-	u64 cached_free_bytes;	/* slots caches hold, counted in live_bytes */
 	u64 next_gc, last_marked;
 	/* Statistics of the collector, under lock. */
 	u64 num_gc, num_forced_gc, stw_timeouts;
 	u64 pause_total_ns, pause_max_ns, last_gc_ns;
 	u64 pause_ns[GCHEAP_PAUSE_RING];
-	u64 swept_bytes, freed_objects;
 };
 
 enum gcheap_stw_phase {
@@ -118,27 +130,20 @@ void gcheap_destroy(struct gcheap *heap);
 int gcheap_check_owner(const struct gcheap *heap);
 void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st);
 
-/* Swept and unswept lists for the current sweepgen. */
-static inline unsigned int gcheap_swept_idx(const struct gcheap *heap)
+static inline u32 gcheap_sweepgen(const struct gcheap *heap)
 {
-	return heap->sweepgen / 2 % 2;
+	return READ_ONCE(heap->sweepgen);
 }
 
-static inline unsigned int gcheap_unswept_idx(const struct gcheap *heap)
+/* Swept and unswept lists for sweepgen @sg. */
+static inline unsigned int gcheap_swept_idx(u32 sg)
 {
-	return (heap->sweepgen / 2 + 1) % 2;
+	return sg / 2 % 2;
 }
 
-static inline struct list_head *gcheap_partial_swept(struct gcheap *heap,
-						     struct gcheap_central *c)
+static inline unsigned int gcheap_unswept_idx(u32 sg)
 {
-	return &c->partial[heap->sweepgen / 2 % 2];
-}
-
-static inline struct list_head *gcheap_full_swept(struct gcheap *heap,
-						  struct gcheap_central *c)
-{
-	return &c->full[heap->sweepgen / 2 % 2];
+	return (sg / 2 + 1) % 2;
 }
 
 #endif /* _GCHEAP_HEAP_H */

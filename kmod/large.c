@@ -3,8 +3,9 @@
  * Large objects: anything over 32 KiB gets a span of its own, straight from
  * the page allocator (Go's allocLarge), and goes back to it when freed.
  *
- * Locking: heap->lock for creation and destruction. The object is zeroed
- * with the lock dropped, while its span is still INIT: no lookup by address
+ * Locking: heap->lock for creation and destruction (span.c), the span's
+ * central (class 0 or 1) for its list and state. The object is zeroed with
+ * no lock held, while its span is still INIT: no lookup by address
  * accepts an INIT span, so nothing else can free it meanwhile, and the
  * ioctl's reference on the file keeps the heap alive. A caller killed
  * while its object is populated or zeroed gets -EINTR and the span goes
@@ -20,8 +21,9 @@
 
 int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 {
+	unsigned long npages, limit = gcheap_arena_npages(heap);
+	struct gcheap_central *c;
 	struct gcheap_span *span;
-	unsigned long npages;
 	u8 spc;
 	int ret;
 
@@ -29,21 +31,16 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 		return -EINVAL;
 	if (!req->bytes)
 		return -EINVAL;
-	mutex_lock(&heap->lock);
-	if (req->bytes > (u64)heap->npages << GCHEAP_PAGE_SHIFT) {
-		mutex_unlock(&heap->lock);
-		return heap->npages ? -ENOMEM : -ENXIO;
-	}
+	if (req->bytes > (u64)limit << GCHEAP_PAGE_SHIFT)
+		return limit ? -ENOMEM : -ENXIO;
 	npages = DIV_ROUND_UP(req->bytes, GCHEAP_PAGE_SIZE);
 	spc = GCHEAP_SPANCLASS(0, req->flags & GCHEAP_LARGE_NOSCAN);
-	span = gcheap_span_create(heap, spc, npages);
+	span = gcheap_span_new(heap, spc, npages);
 	/* Out of pages: what the last cycle freed may still be unswept. */
 	if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
-		while (gcheap_sweep_one(heap, -1))
-			;
-		span = gcheap_span_create(heap, spc, npages);
+		gcheap_sweep_for_pages(heap);
+		span = gcheap_span_new(heap, spc, npages);
 	}
-	mutex_unlock(&heap->lock);
 	if (IS_ERR(span))
 		return PTR_ERR(span);
 
@@ -57,35 +54,50 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	}
 	gcheap_arena_prefault(heap, span->start, npages);
 
-	mutex_lock(&heap->lock);
-	span->state = GCHEAP_SPAN_INUSE;
+	c = gcheap_span_central(heap, span);
+	spin_lock(&c->lock);
 	/* Created after the last mark: swept for this cycle already. */
-	list_add(&span->list, &heap->large[gcheap_swept_idx(heap)]);
+	span->sweepgen = gcheap_sweepgen(heap);
+	list_add(&span->list, &c->full[gcheap_swept_idx(span->sweepgen)]);
+	WRITE_ONCE(span->state, GCHEAP_SPAN_INUSE);
+	spin_unlock(&c->lock);
 	gcheap_pacer_note_alloc(heap, npages << GCHEAP_PAGE_SHIFT);
-	heap->large_objects++;
-	heap->large_allocs++;
-	heap->alloc_bytes += npages << GCHEAP_PAGE_SHIFT;
-	heap->alloc_objects++;
+	atomic64_inc(&heap->cnt.large_objects);
+	atomic64_inc(&heap->cnt.large_allocs);
+	atomic64_add(npages << GCHEAP_PAGE_SHIFT, &heap->cnt.alloc_bytes);
+	atomic64_inc(&heap->cnt.alloc_objects);
 	req->base = gcheap_span_base(heap, span);
 	req->span_bytes = npages << GCHEAP_PAGE_SHIFT;
-	mutex_unlock(&heap->lock);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_large_alloc);
 
-/* Free a large object early; -ENOENT if the last cycle found it dead. */
+/*
+ * Free a large object early; -ENOENT if the last cycle found it dead. The
+ * caller keeps @span from being freed (RCU) and calls
+ * gcheap_span_free_dead() once it can sleep.
+ */
 int gcheap_large_free(struct gcheap *heap, struct gcheap_span *span)
 {
-	lockdep_assert_held(&heap->lock);
-	if (gcheap_sweep_span(heap, span))
-		return -ENOENT;
-	list_del_init(&span->list);
-	gcheap_pacer_note_alloc(heap, -(s64)(span->npages << GCHEAP_PAGE_SHIFT));
-	heap->large_objects--;
-	heap->alloc_bytes -= span->npages << GCHEAP_PAGE_SHIFT;
-	heap->alloc_objects--;
-	heap->frees++;
-	gcheap_span_destroy(heap, span);
+	struct gcheap_central *c = gcheap_span_central(heap, span);
+	u64 bytes = span->npages << GCHEAP_PAGE_SHIFT;
+	int ret = -ENOENT;
+
+	spin_lock(&c->lock);
+	if (span->state == GCHEAP_SPAN_INUSE)
+		gcheap_sweep_locked(heap, span);
+	if (span->state == GCHEAP_SPAN_INUSE) {
+		gcheap_span_kill(heap, span);
+		ret = 0;
+	}
+	spin_unlock(&c->lock);
+	if (ret)
+		return ret;
+	gcheap_pacer_note_alloc(heap, -(s64)bytes);
+	atomic64_dec(&heap->cnt.large_objects);
+	atomic64_sub(bytes, &heap->cnt.alloc_bytes);
+	atomic64_dec(&heap->cnt.alloc_objects);
+	atomic64_inc(&heap->cnt.frees);
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_large_free);

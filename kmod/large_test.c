@@ -35,11 +35,11 @@ static struct heap_state state_of(struct gcheap *heap)
 	struct heap_state s;
 
 	mutex_lock(&heap->lock);
-	s.large_objects = heap->large_objects;
+	s.large_objects = CNT(heap, large_objects);
 	s.free_pages = heap->pa.free_pages;
 	s.resident_pages = heap->resident_pages;
-	s.alloc_bytes = heap->alloc_bytes;
-	s.large_allocs = heap->large_allocs;
+	s.alloc_bytes = CNT(heap, alloc_bytes);
+	s.large_allocs = CNT(heap, large_allocs);
 	mutex_unlock(&heap->lock);
 	return s;
 }
@@ -65,11 +65,12 @@ static void large_test_killed(struct kunit *test)
 	/* Pages an object freed: killed while zeroing them. */
 	KUNIT_ASSERT_EQ(test, gcheap_large_alloc(heap, &req), 0);
 	memset(page_address(heap->chunks[0]->pages[0]), 0xaa, 16);
-	mutex_lock(&heap->lock);
+	rcu_read_lock();
 	span = gcheap_arena_span_of(heap, req.base);
-	KUNIT_ASSERT_NOT_NULL(test, span);
-	KUNIT_ASSERT_EQ(test, gcheap_large_free(heap, span), 0);
-	mutex_unlock(&heap->lock);
+	ret = span ? gcheap_large_free(heap, span) : -ENOENT;
+	rcu_read_unlock();
+	gcheap_span_free_dead(heap);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	before = state_of(heap);
 	req = (struct gcheap_large){ .size = sizeof(req), .bytes = 64 * GCHEAP_PAGE_SIZE };
 	kill_self();

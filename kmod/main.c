@@ -164,12 +164,11 @@ static long gcheap_ioc_refill(struct gcheap *heap, void *data)
 	if (clear_user(ugrants, req->ngrant * sizeof(b->grants[0])))
 		goto out_free;
 
-	mutex_lock(&heap->lock);
 	/* Only a thread the collector can stop may hold spans. */
 	m = gcheap_m_current(heap);
 	ret = -EPERM;
 	if (!m)
-		goto out_unlock;
+		goto out_free;
 	/* Check every give-back, hand out the new spans, then commit. */
 	if (flags & GCHEAP_REFILL_RETURN)
 		gcheap_refill_check(heap, m, &req->ret, b, &nret);
@@ -178,17 +177,17 @@ static long gcheap_ioc_refill(struct gcheap *heap, void *data)
 	for (i = 0; i < nret; i++) {
 		ret = PTR_ERR_OR_ZERO(b->ret_spans[i]);
 		if (ret)
-			goto out_unlock;
+			goto out_free;
 		for (j = 0; j < i; j++)
 			if (b->ret_spans[j] == b->ret_spans[i]) {
 				ret = -EINVAL;	/* the same span twice */
-				goto out_unlock;
+				goto out_free;
 			}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
 		ret = gcheap_refill_one(heap, req->spanclass, m, &first, b, &nfresh);
 		if (ret)
-			goto out_unlock;
+			goto out_free;
 		/* Extra spans are best effort: the first one is what counts. */
 		while (granted < req->ngrant &&
 		       !gcheap_refill_one(heap, req->spanclass, m, &b->grants[granted], b, &nfresh))
@@ -200,17 +199,13 @@ static long gcheap_ioc_refill(struct gcheap *heap, void *data)
 	}
 	for (i = 0; i < nret; i++)
 		gcheap_central_uncache_span(heap, b->ret_spans[i], b->ret_free[i]);
+	gcheap_span_free_dead(heap);	/* give-backs may have emptied spans */
 	req->ngrant = granted;
-	ret = 0;
-out_unlock:
-	mutex_unlock(&heap->lock);
-	if (!ret) {
-		for (i = 0; i < nfresh; i++)
-			gcheap_arena_prefault(heap, b->fresh[i].first, b->fresh[i].npages);
-		/* Probed above; only a racing munmap fails it. */
-		if (copy_to_user(ugrants, b->grants, granted * sizeof(b->grants[0])))
-			ret = -EFAULT;
-	}
+	for (i = 0; i < nfresh; i++)
+		gcheap_arena_prefault(heap, b->fresh[i].first, b->fresh[i].npages);
+	/* Probed above; only a racing munmap fails it. */
+	if (copy_to_user(ugrants, b->grants, granted * sizeof(b->grants[0])))
+		ret = -EFAULT;
 out_free:
 	kfree(b);
 	return ret;
@@ -218,13 +213,8 @@ out_free:
 
 static long gcheap_ioc_alloc_large(struct gcheap *heap, void *data)
 {
-	int ret;
-
 	/* Only a thread the collector can stop may allocate. */
-	mutex_lock(&heap->lock);
-	ret = gcheap_m_current(heap) ? 0 : -EPERM;
-	mutex_unlock(&heap->lock);
-	return ret ? ret : gcheap_large_alloc(heap, data);
+	return gcheap_m_current(heap) ? gcheap_large_alloc(heap, data) : -EPERM;
 }
 
 static long gcheap_ioc_free(struct gcheap *heap, void *data)
@@ -236,36 +226,39 @@ static long gcheap_ioc_free(struct gcheap *heap, void *data)
 
 	if (req->flags || req->__reserved)
 		return -EINVAL;
-	/* The finalizer table first: its lock comes before heap->lock. */
+	/*
+	 * The finalizer table first: a finalizer is forgotten together with
+	 * its object.
+	 */
 	if (mutex_lock_interruptible(&heap->special_lock))
 		return -ERESTARTSYS;
-	mutex_lock(&heap->lock);
 	ret = -EPERM;
 	if (!gcheap_m_current(heap))
 		goto out;
+	/* The span is found without a lock and judged under its central's. */
+	rcu_read_lock();
 	span = gcheap_arena_span_of(heap, req->addr);
 	ret = -ENOENT;
 	if (!span)
-		goto out;
+		goto out_rcu;
 	/* Tiny objects sit inside shared blocks, at any offset: never ours to free. */
 	ret = -EBUSY;
 	if (span->spanclass == GCHEAP_TINY_SPANCLASS)
-		goto out;
+		goto out_rcu;
 	ret = -ENOENT;
 	idx = gcheap_span_obj_index(heap, span, req->addr);
 	if (idx < 0)
-		goto out;
-	if (gcheap_span_is_large(span)) {
-		if (span->state != GCHEAP_SPAN_INUSE)
-			goto out;
+		goto out_rcu;
+	if (gcheap_span_is_large(span))
 		ret = gcheap_large_free(heap, span);
-	} else {
+	else
 		ret = gcheap_central_free_object(heap, span, idx);
-	}
+out_rcu:
+	rcu_read_unlock();
+	gcheap_span_free_dead(heap);
 	if (!ret)
 		gcheap_final_forget(heap, req->addr);
 out:
-	mutex_unlock(&heap->lock);
 	mutex_unlock(&heap->special_lock);
 	return ret;
 }
@@ -273,14 +266,10 @@ out:
 static long gcheap_ioc_object(struct gcheap *heap, void *data)
 {
 	struct gcheap_object *req = data;
-	int ret;
 
 	if (req->spanclass || req->base || req->objsize || req->flags)
 		return -EINVAL;
-	mutex_lock(&heap->lock);
-	ret = gcheap_object_lookup(heap, req);
-	mutex_unlock(&heap->lock);
-	return ret;
+	return gcheap_object_lookup(heap, req);
 }
 
 static long gcheap_ioc_stats(struct gcheap *heap, void *data)

@@ -260,15 +260,6 @@ static void push(struct gcheap_gcwork *w, u64 e)
 	w->buf->e[w->buf->n++] = e;
 }
 
-/* The span holding heap offset @off; the world is stopped. */
-static struct gcheap_span *span_of_off(struct gcheap *heap, unsigned long off)
-{
-	unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
-	struct gcheap_chunk *chunk = heap->chunks[pg / GCHEAP_CHUNK_PAGES];
-
-	return chunk ? chunk->spans[pg % GCHEAP_CHUNK_PAGES] : NULL;
-}
-
 /*
  * The span whose object holds heap offset @off and, in *@idx, the object's
  * slot (0 for a large span); NULL if no object does. The world is stopped.
@@ -276,9 +267,10 @@ static struct gcheap_span *span_of_off(struct gcheap *heap, unsigned long off)
 static struct gcheap_span *object_at(struct gcheap *heap, unsigned long off,
 				     unsigned long *idx)
 {
-	struct gcheap_span *span = span_of_off(heap, off);
+	struct gcheap_span *span = gcheap_arena_span_at(heap, off >> GCHEAP_PAGE_SHIFT);
+	u8 state = span ? READ_ONCE(span->state) : GCHEAP_SPAN_INIT;
 
-	if (!span || span->state == GCHEAP_SPAN_INIT)
+	if (state != GCHEAP_SPAN_INUSE && state != GCHEAP_SPAN_CACHED)
 		return NULL;
 	*idx = 0;
 	if (gcheap_span_is_large(span))
@@ -380,8 +372,7 @@ static void scan_heap(struct gcheap_gcwork *w, unsigned long off, unsigned long 
 		unsigned long pg = off >> GCHEAP_PAGE_SHIFT;
 		unsigned long in = off & (GCHEAP_PAGE_SIZE - 1);
 		unsigned long n = min(len, GCHEAP_PAGE_SIZE - in);
-		struct gcheap_chunk *chunk = heap->chunks[pg / GCHEAP_CHUNK_PAGES];
-		struct page *page = chunk->pages[pg % GCHEAP_CHUNK_PAGES];
+		struct page *page = gcheap_arena_chunk(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
 
 		gcheap_scan_words(w, page_address(page) + in, n / sizeof(u64), skip_lo, skip_hi);
 		off += n;
@@ -580,17 +571,17 @@ static struct gcheap_span *next_span(struct gcheap *heap, unsigned long *pg)
 	while (*pg < heap->npages) {
 		struct gcheap_span *span;
 
-		if (!heap->chunks[*pg / GCHEAP_CHUNK_PAGES]) {
+		if (!gcheap_arena_chunk(heap, *pg)) {
 			*pg = ALIGN(*pg + 1, GCHEAP_CHUNK_PAGES);
 			continue;
 		}
-		span = span_of_off(heap, *pg << GCHEAP_PAGE_SHIFT);
+		span = gcheap_arena_span_at(heap, *pg);
 		if (!span) {
 			(*pg)++;
 			continue;
 		}
 		*pg = span->start + span->npages;
-		if (span->state != GCHEAP_SPAN_INIT)
+		if (span->state == GCHEAP_SPAN_INUSE || span->state == GCHEAP_SPAN_CACHED)
 			return span;
 	}
 	return NULL;

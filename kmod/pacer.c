@@ -8,7 +8,11 @@
  * gc_wanted in the control page; the library, which polls it after each
  * refill, then asks for a cycle.
  *
- * Locking: heap->lock for every field used here.
+ * Locking: gogc, next_gc and last_marked change under heap->lock and are
+ * read without it; live_bytes is atomic, changed by every refill and free
+ * with no lock. gc_wanted is then a hint that may lag a racing update by
+ * one refill: the next one sets it right, and the collector decides
+ * (GCHEAP_GC_IF_NEEDED) from live_bytes itself.
  */
 #include <linux/kernel.h>
 #include <linux/limits.h>
@@ -44,26 +48,30 @@ u64 gcheap_pacer_goal(u64 marked, int gogc)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_goal);
 
+/* Go's heapLive; never negative, however frees and a cycle's end interleave. */
+u64 gcheap_pacer_live(const struct gcheap *heap)
+{
+	s64 v = atomic64_read(&heap->cnt.live_bytes);
+
+	return v < 0 ? 0 : v;
+}
+
 /* The heap has reached its goal: a cycle is due. */
 bool gcheap_pacer_due(const struct gcheap *heap)
 {
-	return heap->live_bytes >= heap->next_gc;
+	return gcheap_pacer_live(heap) >= READ_ONCE(heap->next_gc);
 }
 
 static void update_wanted(struct gcheap *heap)
 {
 	WRITE_ONCE(heap->ctrl->gc_wanted, gcheap_pacer_due(heap));
-	WRITE_ONCE(heap->ctrl->next_gc, heap->next_gc);
+	WRITE_ONCE(heap->ctrl->next_gc, READ_ONCE(heap->next_gc));
 }
 
 /* @bytes more (or, negative, fewer) allocated since the last mark. */
 void gcheap_pacer_note_alloc(struct gcheap *heap, s64 bytes)
 {
-	lockdep_assert_held(&heap->lock);
-	if (bytes < 0 && (u64)-bytes > heap->live_bytes)
-		heap->live_bytes = 0;
-	else
-		heap->live_bytes += bytes;
+	atomic64_add(bytes, &heap->cnt.live_bytes);
 	if (heap->ctrl)
 		update_wanted(heap);
 }
@@ -72,9 +80,9 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_note_alloc);
 void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked)
 {
 	lockdep_assert_held(&heap->lock);
-	heap->last_marked = marked;
-	heap->live_bytes = marked;
-	heap->next_gc = gcheap_pacer_goal(marked, heap->gogc);
+	WRITE_ONCE(heap->last_marked, marked);
+	atomic64_set(&heap->cnt.live_bytes, marked);
+	WRITE_ONCE(heap->next_gc, gcheap_pacer_goal(marked, heap->gogc));
 	if (heap->ctrl)
 		update_wanted(heap);
 }
@@ -99,7 +107,7 @@ int gcheap_pacer_set_gogc(struct gcheap *heap, int v)
 	lockdep_assert_held(&heap->lock);
 	old = heap->gogc;
 	heap->gogc = v < 0 ? GCHEAP_GOGC_OFF : v;
-	heap->next_gc = gcheap_pacer_goal(heap->last_marked, heap->gogc);
+	WRITE_ONCE(heap->next_gc, gcheap_pacer_goal(heap->last_marked, heap->gogc));
 	if (heap->ctrl)
 		update_wanted(heap);
 	return old;

@@ -8,6 +8,7 @@
 #define GCHEAP_HEAP_MINIMUM	(4ULL << 20)	/* Go's defaultHeapMinimum */
 
 u64 gcheap_pacer_goal(u64 marked, int gogc);
+u64 gcheap_pacer_live(const struct gcheap *heap);
 bool gcheap_pacer_due(const struct gcheap *heap);
 int gcheap_default_gogc(void);
 void gcheap_pacer_note_alloc(struct gcheap *heap, s64 bytes);

@@ -7,7 +7,9 @@
  *
  * Locking: creation and destruction under heap->lock. A span's bitmaps,
  * counts and state belong to its central's lock once it is INUSE or CACHED;
- * a span is destroyed only with heap->lock held and off every list.
+ * a span is destroyed only with heap->lock held, off every list, INIT or
+ * DEAD. Its descriptor is freed after an RCU grace period, for lock-free
+ * lookups (arena.c).
  */
 #include <linux/slab.h>
 #include <linux/overflow.h>
@@ -56,7 +58,7 @@ struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
 	span->elemsize = spanclass >> 1 ? gcheap_classes[spanclass >> 1].size : 0;
 	span->state = GCHEAP_SPAN_INIT;
 	span->needzero = reused;
-	span->sweepgen = heap->sweepgen;
+	span->sweepgen = gcheap_sweepgen(heap);
 	gcheap_arena_set_span(heap, start, npages, span);
 	return span;
 
@@ -74,8 +76,61 @@ void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
 	gcheap_arena_unmap_user(heap, span->start, span->npages);
 	gcheap_arena_set_span(heap, span->start, span->npages, NULL);
 	gcheap_pagealloc_free(&heap->pa, span->start, span->npages);
-	kfree(span);
+	kfree_rcu(span, rcu);
 }
+
+static void destroy_dead_locked(struct gcheap *heap)
+{
+	struct llist_node *list = llist_del_all(&heap->dead_spans);
+	struct gcheap_span *span, *tmp;
+
+	lockdep_assert_held(&heap->lock);
+	llist_for_each_entry_safe(span, tmp, list, dead)
+		gcheap_span_destroy(heap, span);
+}
+
+/*
+ * A new span, INIT, as gcheap_span_create(), under heap->lock taken here;
+ * the pages of dead spans go back first, so they can be reused at once.
+ */
+struct gcheap_span *gcheap_span_new(struct gcheap *heap, u8 spanclass, unsigned long npages)
+{
+	struct gcheap_span *span;
+
+	mutex_lock(&heap->lock);
+	destroy_dead_locked(heap);
+	span = gcheap_span_create(heap, spanclass, npages);
+	mutex_unlock(&heap->lock);
+	return span;
+}
+
+/*
+ * An INUSE span has no object left: DEAD from now on (lookups refuse it),
+ * queued for gcheap_span_free_dead(). Under its central's lock, which
+ * made it empty, so exactly one caller kills a span.
+ */
+void gcheap_span_kill(struct gcheap *heap, struct gcheap_span *span)
+{
+	lockdep_assert_held(&gcheap_span_central(heap, span)->lock);
+	list_del_init(&span->list);
+	span->state = GCHEAP_SPAN_DEAD;
+	llist_add(&span->dead, &heap->dead_spans);
+}
+
+/*
+ * Give the pages of DEAD spans back. Whoever kills a span calls this once
+ * it holds no spinlock, so pages return promptly; the heap-wide lock is
+ * taken only if there is something to free.
+ */
+void gcheap_span_free_dead(struct gcheap *heap)
+{
+	if (llist_empty(&heap->dead_spans))
+		return;
+	mutex_lock(&heap->lock);
+	destroy_dead_locked(heap);
+	mutex_unlock(&heap->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_span_free_dead);
 
 /*
  * Index of the object that starts exactly at @addr, or -ENOENT if @addr is

@@ -33,7 +33,8 @@
  * stops at its next piece of stack (mark.c); scanning itself stops on a
  * fatal signal.
  *
- * Locking: the thread set and each thread's flags are under heap->lock;
+ * Locking: the thread set and each thread's flags are under heap->lock
+ * (a thread finds its own entry without it: gcheap_m_current());
  * stw_phase and heap->mark are written under heap->lock, and stw_phase is
  * read by sleepers without it.
  */
@@ -86,7 +87,7 @@ static void m_free(struct gcheap *heap, struct gcheap_m *m)
 	xa_erase(&heap->mthreads, m->tid);
 	heap->nthreads--;
 	put_task_struct(m->task);
-	kfree(m);
+	kfree_rcu(m, rcu);
 }
 
 /* At heap teardown: spans are freed wholesale by the arena. */
@@ -137,14 +138,22 @@ void gcheap_stw_reap(struct gcheap *heap)
 			m_reap(heap, m);
 }
 
-/* The calling thread's entry, or NULL if it is not attached. */
+/*
+ * The calling thread's entry, or NULL if it is not attached. No lock is
+ * needed for the caller to use its own entry until it returns: only the
+ * thread itself detaches, and a reaper drops only threads that are gone.
+ */
 struct gcheap_m *gcheap_m_current(struct gcheap *heap)
 {
 	struct gcheap_m *m;
 
-	lockdep_assert_held(&heap->lock);
+	/* An entry whose thread died may be freed meanwhile (its tid reused). */
+	rcu_read_lock();
 	m = xa_load(&heap->mthreads, current->pid);
-	return m && m->task == current ? m : NULL;
+	if (m && m->task != current)
+		m = NULL;
+	rcu_read_unlock();
+	return m;
 }
 
 static int thread_attach(struct gcheap *heap, unsigned long stack_hi)
@@ -158,6 +167,7 @@ static int thread_attach(struct gcheap *heap, unsigned long stack_hi)
 	if (!m)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&m->cached);
+	spin_lock_init(&m->cached_lock);
 	m->tid = current->pid;
 	m->stack_hi = stack_hi;
 	for (;;) {
@@ -181,6 +191,7 @@ static int thread_attach(struct gcheap *heap, unsigned long stack_hi)
 	}
 	if (old)	/* an exited thread whose id was reused */
 		m_reap(heap, old);
+	m->task = current;	/* before the entry is seen (gcheap_m_current()) */
 	ret = xa_err(xa_store(&heap->mthreads, m->tid, m, GFP_KERNEL_ACCOUNT));
 	if (ret) {
 		mutex_unlock(&heap->lock);
@@ -188,7 +199,6 @@ static int thread_attach(struct gcheap *heap, unsigned long stack_hi)
 		return ret;
 	}
 	get_task_struct(current);
-	m->task = current;
 	list_add_tail(&m->node, &heap->threads);
 	heap->nthreads++;
 	mutex_unlock(&heap->lock);
@@ -207,8 +217,10 @@ static int thread_detach(struct gcheap *heap)
 		ret = 0;
 	}
 	mutex_unlock(&heap->lock);
-	if (!ret)
+	if (!ret) {
+		gcheap_span_free_dead(heap);	/* its cache's empty spans */
 		wake_up_all(&heap->stw_wq);	/* a stop may be waiting for it */
+	}
 	return ret;
 }
 

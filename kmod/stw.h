@@ -8,9 +8,11 @@
 /* An attached thread (Go's M): what the collector must stop and scan. */
 struct gcheap_m {
 	struct list_head node;		/* heap->threads */
+	struct rcu_head rcu;		/* freed after a grace period: gcheap_m_current() */
 	struct task_struct *task;	/* get_task_struct()ed */
 	pid_t tid;
 	unsigned long stack_hi;		/* top of its stack, given at attach */
+	spinlock_t cached_lock;		/* cached */
 	struct list_head cached;	/* spans its cache holds */
 	bool parked;			/* in GCHEAP_IOC_PARK for this stop */
 	bool scan_owed;			/* parked at the scan's start, not done */

@@ -4,23 +4,30 @@
  * become its gcmarkBits; a span left with no object goes back to the page
  * allocator, as does a dead large object.
  *
- * sweepgen as in Go, with the collector's STW making it simpler: the cycle
- * adds 2 to heap->sweepgen when marking ends, so every span whose own
- * sweepgen differs is unswept; sweeping sets it equal. A span is swept
- * once, under heap->lock, and never used unswept: a refill sweeps the
- * spans of its class on demand before it takes one (Go's cacheSpan), a
- * span coming back from a cache is swept first, the background sweeper
+ * sweepgen as in Go (the states are listed at struct gcheap_span): mark
+ * termination adds 2 to heap->sweepgen, which makes every INUSE span
+ * unswept (sg - 2) and every cached one "cached, unswept" (sg + 1).
+ * Sweeping brings them to sg and sg + 3. A span is swept once and never
+ * used unswept: a refill sweeps the spans of its class on demand before it
+ * takes one (Go's cacheSpan), a span coming back from a cache, an early
+ * free and an object lookup sweep the span first, the background sweeper
  * (a work item on gcheap_wq) sweeps the rest, and the next cycle finishes
- * whatever is left before it marks.
+ * whatever is left, cached spans included, before it marks.
  *
  * A span a cache holds keeps the slots it was given: sweeping frees only
  * its other slots (those in allocBits), which the cache cannot reach.
  *
- * Locking: heap->lock for everything here, then a central's lock for its
- * lists and a span's bits. Sweeping consumes the mark bits: they become
- * allocBits and are cleared for the next cycle. Marking and sweeping never
- * overlap: a cycle sweeps every span before it marks, with the world
- * stopped, and sweepgen moves (making spans unswept) only once it is done.
+ * Locking: a span is swept under its central's lock, which also guards
+ * the unswept lists it is taken from, so any number of sweepers (refills
+ * of every class, the background sweeper, lookups) run at once, with no
+ * heap-wide lock. Each reads sweepgen under that lock. sweepgen moves only
+ * with the world stopped, after the cycle swept everything before it
+ * marked, and the one sweeper that is not a stoppable thread (the work
+ * item) finds nothing to sweep in that window; so a sweeper never judges
+ * a span by a sweepgen that moved under it. A span swept empty becomes
+ * DEAD and is queued (span.c); its pages go back when heap->lock is next
+ * taken for that. Sweeping consumes the mark bits: they become allocBits
+ * and are cleared for the next cycle.
  */
 #include <linux/bitmap.h>
 #include <linux/sched.h>
@@ -28,50 +35,51 @@
 #include <kunit/visibility.h>
 #include "sweep.h"
 #include "stw.h"
+#include "central.h"
 #include "mark.h"
 
-/* Sweep a large span: true if its object was dead and the span is gone. */
-static bool sweep_large(struct gcheap *heap, struct gcheap_span *span)
+/* Sweep a large span: its object is dead unless marked. */
+static void sweep_large(struct gcheap *heap, struct gcheap_span *span, u32 sg)
 {
+	struct gcheap_central *c = gcheap_span_central(heap, span);
 	unsigned long *mark = gcheap_span_mark_bits(span);
 	u64 bytes = span->npages << GCHEAP_PAGE_SHIFT;
 
-	span->sweepgen = heap->sweepgen;
+	span->sweepgen = sg;
 	if (test_bit(0, mark)) {
 		__clear_bit(0, mark);
-		list_move(&span->list, &heap->large[gcheap_swept_idx(heap)]);
-		return false;
+		list_move(&span->list, &c->full[gcheap_swept_idx(sg)]);
+		return;
 	}
-	list_del_init(&span->list);
-	heap->large_objects--;
-	heap->alloc_bytes -= bytes;
-	heap->alloc_objects--;
-	heap->swept_bytes += bytes;
-	heap->freed_objects++;
-	gcheap_span_destroy(heap, span);
-	return true;
+	atomic64_dec(&heap->cnt.large_objects);
+	atomic64_sub(bytes, &heap->cnt.alloc_bytes);
+	atomic64_dec(&heap->cnt.alloc_objects);
+	atomic64_add(bytes, &heap->cnt.swept_bytes);
+	atomic64_inc(&heap->cnt.freed_objects);
+	gcheap_span_kill(heap, span);
 }
 
 /*
- * Sweep @span if this cycle has not: true if it was freed whole. The span
- * is INUSE (on an unswept list) or CACHED.
+ * Sweep @span if this cycle has not; its central's lock is held, and the
+ * span is INUSE or CACHED. An INUSE span left empty is DEAD afterwards.
  */
-bool gcheap_sweep_span(struct gcheap *heap, struct gcheap_span *span)
+void gcheap_sweep_locked(struct gcheap *heap, struct gcheap_span *span)
 {
-	struct gcheap_central *c;
+	struct gcheap_central *c = gcheap_span_central(heap, span);
+	u32 sg = gcheap_sweepgen(heap);
 	unsigned long *alloc, *mark;
 	unsigned int before, freed;
+	bool cached = span->state == GCHEAP_SPAN_CACHED;
 
-	lockdep_assert_held(&heap->lock);
-	if (span->sweepgen == heap->sweepgen)
-		return false;
-	if (gcheap_span_is_large(span))
-		return sweep_large(heap, span);
-
-	c = &heap->central[span->spanclass];
+	lockdep_assert_held(&c->lock);
+	if (span->sweepgen != (cached ? sg + 1 : sg - 2))
+		return;
+	if (gcheap_span_is_large(span)) {
+		sweep_large(heap, span, sg);
+		return;
+	}
 	alloc = gcheap_span_alloc_bits(span);
 	mark = gcheap_span_mark_bits(span);
-	spin_lock(&c->lock);
 	before = span->alloc_count;
 	bitmap_and(alloc, alloc, mark, span->nelems);
 	bitmap_zero(mark, span->nelems);
@@ -79,73 +87,84 @@ bool gcheap_sweep_span(struct gcheap *heap, struct gcheap_span *span)
 	freed = before - span->alloc_count;
 	if (freed)
 		span->needzero = true;
-	span->sweepgen = heap->sweepgen;
-	if (span->state == GCHEAP_SPAN_INUSE) {
-		list_del_init(&span->list);
-		if (span->alloc_count == span->nelems)
-			list_add(&span->list, gcheap_full_swept(heap, c));
-		else if (span->alloc_count)
-			list_add(&span->list, gcheap_partial_swept(heap, c));
+	atomic64_sub((u64)freed * span->elemsize, &heap->cnt.alloc_bytes);
+	atomic64_sub(freed, &heap->cnt.alloc_objects);
+	atomic64_add((u64)freed * span->elemsize, &heap->cnt.swept_bytes);
+	atomic64_add(freed, &heap->cnt.freed_objects);
+	if (cached) {
+		span->sweepgen = sg + 3;
+		return;
 	}
-	spin_unlock(&c->lock);
+	span->sweepgen = sg;
+	gcheap_central_put_locked(heap, span);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_locked);
 
-	heap->alloc_bytes -= (u64)freed * span->elemsize;
-	heap->alloc_objects -= freed;
-	heap->swept_bytes += (u64)freed * span->elemsize;
-	heap->freed_objects += freed;
-	if (span->state == GCHEAP_SPAN_INUSE && !span->alloc_count) {
-		heap->spans_inuse--;
-		gcheap_span_destroy(heap, span);
-		return true;
-	}
-	return false;
+/*
+ * Sweep @span if this cycle has not. The caller keeps the span from being
+ * freed meanwhile (RCU, or it is the span's owner).
+ */
+void gcheap_sweep_span(struct gcheap *heap, struct gcheap_span *span)
+{
+	struct gcheap_central *c = gcheap_span_central(heap, span);
+
+	spin_lock(&c->lock);
+	if (span->state == GCHEAP_SPAN_INUSE || span->state == GCHEAP_SPAN_CACHED)
+		gcheap_sweep_locked(heap, span);
+	spin_unlock(&c->lock);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_span);
 
-static struct gcheap_span *first_unswept(struct gcheap *heap, int spanclass)
+/* Sweep the first unswept span of @c, if any. */
+static bool sweep_first(struct gcheap *heap, struct gcheap_central *c)
 {
-	struct gcheap_central *c = &heap->central[spanclass];
-	unsigned int u = gcheap_unswept_idx(heap);
 	struct gcheap_span *span;
+	unsigned int u;
 
 	spin_lock(&c->lock);
+	u = gcheap_unswept_idx(gcheap_sweepgen(heap));
 	span = list_first_entry_or_null(&c->partial[u], struct gcheap_span, list);
 	if (!span)
 		span = list_first_entry_or_null(&c->full[u], struct gcheap_span, list);
+	/* Sweeping moves it off the unswept lists: each call makes progress. */
+	if (span)
+		gcheap_sweep_locked(heap, span);
 	spin_unlock(&c->lock);
 	return span;
 }
 
 /*
- * Sweep one unswept span of @spanclass, or of any class and then large
- * spans if @spanclass is negative. false if there was none.
+ * Sweep one unswept span of @spanclass, or of any class, large ones last,
+ * if @spanclass is negative. false if there was none.
  */
 bool gcheap_sweep_one(struct gcheap *heap, int spanclass)
 {
-	struct gcheap_span *span = NULL;
 	int spc;
 
-	lockdep_assert_held(&heap->lock);
-	if (spanclass >= 0) {
-		span = first_unswept(heap, spanclass);
-	} else {
-		for (spc = 2; !span && spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
-			span = first_unswept(heap, spc);
-		if (!span)
-			span = list_first_entry_or_null(&heap->large[gcheap_unswept_idx(heap)],
-							struct gcheap_span, list);
-	}
-	if (!span)
-		return false;
-	gcheap_sweep_span(heap, span);
-	return true;
+	if (spanclass >= 0)
+		return sweep_first(heap, &heap->central[spanclass]);
+	for (spc = 2; spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
+		if (sweep_first(heap, &heap->central[spc]))
+			return true;
+	return sweep_first(heap, &heap->central[0]) || sweep_first(heap, &heap->central[1]);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_one);
 
 /*
+ * The heap is out of pages: sweep what is left of the last cycle, whose
+ * garbage may free some, and give the pages of emptied spans back.
+ */
+void gcheap_sweep_for_pages(struct gcheap *heap)
+{
+	while (gcheap_sweep_one(heap, -1))
+		cond_resched();
+	gcheap_span_free_dead(heap);
+}
+
+/*
  * Sweep everything this cycle has not, the spans caches hold included
- * (gch_collect, and the start of the next cycle). Drops heap->lock now
- * and then, so it may run while threads allocate.
+ * (gch_collect, and the start of the next cycle), and give the pages of
+ * spans swept empty back. Runs while threads allocate.
  */
 void gcheap_sweep_all(struct gcheap *heap)
 {
@@ -153,42 +172,41 @@ void gcheap_sweep_all(struct gcheap *heap)
 	struct gcheap_m *m;
 	unsigned int n = 0;
 
-	mutex_lock(&heap->lock);
 	while (gcheap_sweep_one(heap, -1)) {
 		if (!(++n % 32)) {
-			mutex_unlock(&heap->lock);
+			gcheap_span_free_dead(heap);
 			cond_resched();
-			mutex_lock(&heap->lock);
 		}
 	}
-	list_for_each_entry(m, &heap->threads, node)
+	/* The thread set under heap->lock, each cache's list under its own. */
+	mutex_lock(&heap->lock);
+	list_for_each_entry(m, &heap->threads, node) {
+		spin_lock(&m->cached_lock);
 		list_for_each_entry(span, &m->cached, list)
 			gcheap_sweep_span(heap, span);
+		spin_unlock(&m->cached_lock);
+	}
 	mutex_unlock(&heap->lock);
+	gcheap_span_free_dead(heap);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_all);
 
 void gcheap_sweep_work_fn(struct work_struct *work)
 {
 	struct gcheap *heap = container_of(work, struct gcheap, sweep_work);
-	bool more = true;
+	unsigned int n = 0;
 
-	while (more) {
-		mutex_lock(&heap->lock);
-		more = gcheap_sweep_one(heap, -1);
-		if (!more)
-			heap->sweep_queued = false;
-		mutex_unlock(&heap->lock);
-		cond_resched();
+	while (gcheap_sweep_one(heap, -1)) {
+		if (!(++n % 32)) {
+			gcheap_span_free_dead(heap);
+			cond_resched();
+		}
 	}
+	gcheap_span_free_dead(heap);
 }
 
 /* Hand the cycle's sweeping to the background sweeper. */
 void gcheap_sweep_start_background(struct gcheap *heap)
 {
-	lockdep_assert_held(&heap->lock);
-	if (!heap->sweep_queued) {
-		heap->sweep_queued = true;
-		queue_work(gcheap_wq, &heap->sweep_work);
-	}
+	queue_work(gcheap_wq, &heap->sweep_work);
 }

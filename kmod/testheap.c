@@ -18,6 +18,7 @@ int gcheap_test_heap_init(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, heap);
 	mutex_init(&heap->lock);
+	init_llist_head(&heap->dead_spans);
 	gcheap_central_init(heap);
 	ret = gcheap_gc_init(heap);
 	KUNIT_ASSERT_EQ(test, ret, 0);

@@ -9,6 +9,9 @@
 #define TEST_BASE	0x100000000UL
 #define TEST_PAGES	(2 * GCHEAP_CHUNK_PAGES)
 
+/* A counter of the heap's accounting, as the stats ioctl reads it. */
+#define CNT(heap, f)	((u64)atomic64_read(&(heap)->cnt.f))
+
 int gcheap_test_heap_init(struct kunit *test);
 void gcheap_test_heap_exit(struct kunit *test);
 
