@@ -78,21 +78,29 @@ void gcheap_central_put_locked(struct gcheap *heap, struct gcheap_span *span)
 	list_add(&span->list, span->alloc_count == span->nelems ? &c->full[sw] : &c->partial[sw]);
 }
 
-/* Give a swept span (off every list, or INIT) to @owner's cache. */
-static void hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
+/*
+ * Give a swept span (off every list, or INIT) to @owner's cache. Returns
+ * whether the slots it was given need zeroing, which is then the new
+ * owner's job (needzero from now on speaks of slots freed later).
+ */
+static bool hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
 			     struct gcheap_m *owner)
 {
+	bool dirty = span->needzero;
+
 	lockdep_assert_held(&central_of(heap, span)->lock);
+	span->needzero = false;
 	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
 			  span->nelems);
 	span->owner = owner;
 	span->sweepgen = gcheap_sweepgen(heap) + 3;
 	/* Last: the mark reads the state without the lock. */
 	WRITE_ONCE(span->state, GCHEAP_SPAN_CACHED);
+	return dirty;
 }
 
 static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_central *c,
-					struct gcheap_m *owner)
+					struct gcheap_m *owner, bool *dirty)
 {
 	struct gcheap_span *span;
 
@@ -101,7 +109,7 @@ static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_centr
 					struct gcheap_span, list);
 	if (span) {
 		list_del_init(&span->list);
-		hand_over_locked(heap, span, owner);
+		*dirty = hand_over_locked(heap, span, owner);
 	}
 	spin_unlock(&c->lock);
 	return span;
@@ -120,18 +128,19 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	struct gcheap_central *c = &heap->central[spanclass];
 	unsigned long npages = gcheap_classes[spanclass >> 1].npages;
 	struct gcheap_span *span;
+	bool dirty = false;
 	int n = 0;
 
-	span = take_partial(heap, c, owner);
+	span = take_partial(heap, c, owner, &dirty);
 	while (!span && n++ < GCHEAP_SWEEP_ON_DEMAND && gcheap_sweep_one(heap, spanclass))
-		span = take_partial(heap, c, owner);
+		span = take_partial(heap, c, owner, &dirty);
 	*fresh = !span;
 	if (!span) {
 		span = gcheap_span_new(heap, spanclass, npages);
 		/* Out of pages: what the last cycle freed may still be unswept. */
 		if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
 			gcheap_sweep_for_pages(heap);
-			span = take_partial(heap, c, owner);
+			span = take_partial(heap, c, owner, &dirty);
 			*fresh = !span;
 			if (!span)
 				span = gcheap_span_new(heap, spanclass, npages);
@@ -139,7 +148,7 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 		if (IS_ERR(span))
 			return span;
 		spin_lock(&c->lock);
-		hand_over_locked(heap, span, owner);
+		dirty = hand_over_locked(heap, span, owner);
 		spin_unlock(&c->lock);
 		atomic64_inc(&heap->cnt.spans_inuse);
 	}
@@ -151,9 +160,13 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 
 	/*
 	 * Stops early only for a dying thread: its cache is reaped as used,
-	 * and needzero stays set for the span's next owner.
+	 * and needzero is set again for the span's next owner.
 	 */
-	gcheap_span_zero_free(heap, span);
+	if (dirty && gcheap_span_zero_free(heap, span)) {
+		spin_lock(&c->lock);
+		span->needzero = true;
+		spin_unlock(&c->lock);
+	}
 	atomic64_inc(&heap->cnt.spans_cached);
 	atomic64_inc(&heap->cnt.refills);
 	atomic64_add(span_free_bytes(span), &heap->cnt.alloc_bytes);

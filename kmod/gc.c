@@ -143,7 +143,7 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 
 	mutex_lock(&heap->lock);
 	marked = atomic64_read(&mark->marked_bytes) + atomic64_read(&heap->cnt.cached_free_bytes);
-	heap->sweepgen += 2;
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 	gcheap_pacer_cycle_end(heap, marked);
 	if (req->flags & GCHEAP_GC_FORCE)
 		heap->num_forced_gc++;

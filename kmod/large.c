@@ -45,7 +45,7 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 		return PTR_ERR(span);
 
 	/* Killed while zeroing: the span goes back, the heap is as it was. */
-	ret = gcheap_span_zero_free(heap, span);
+	ret = span->needzero ? gcheap_span_zero_free(heap, span) : 0;
 	if (ret) {
 		mutex_lock(&heap->lock);
 		gcheap_span_destroy(heap, span);

@@ -50,8 +50,10 @@
  *
  * Invariants: marking runs only while every attached thread is parked and
  * the collector holds gc_mutex, so spans are neither created, destroyed nor
- * changed but for their mark bits, which are set with atomic bit
- * operations, and are all clear between cycles (sweeping clears them; a
+ * changed but for their mark bits (nothing is left unswept to sweep).
+ * Spans are found with the span table's lock-free lookup (arena.c); mark
+ * bits are set with atomic bit operations, and are all clear between
+ * cycles (sweeping clears them; a
  * cycle given up clears them with gcheap_mark_clear()). Heap memory is read
  * through the kernel's mapping only.
  */

@@ -153,31 +153,28 @@ long gcheap_span_obj_index(struct gcheap *heap, struct gcheap_span *span,
 EXPORT_SYMBOL_IF_KUNIT(gcheap_span_obj_index);
 
 /*
- * Zero every free slot of a span whose free slots may hold old bytes, so a
- * cache never has to. The caller owns the free slots (span INIT or CACHED).
- * -EINTR if the caller is killed meanwhile; the span still needs zeroing.
+ * Zero a span's free slots: a large INIT span's object, or the slots a
+ * cache was just given (cache_free, which nobody else changes while the
+ * cache holds the span), so a cache never has to. The caller took the
+ * span's needzero, under its central's lock for a small span, since
+ * other free slots may be freed (and made dirty) meanwhile. -EINTR if
+ * the caller is killed meanwhile; the slots still need zeroing.
  */
 int gcheap_span_zero_free(struct gcheap *heap, struct gcheap_span *span)
 {
-	unsigned long *alloc = gcheap_span_alloc_bits(span);
+	unsigned long *free = gcheap_span_cache_free(span);
 	unsigned long i, next;
 	int ret = 0;
 
-	if (!span->needzero)
-		return 0;
-	if (gcheap_span_is_large(span)) {
-		ret = gcheap_arena_zero(heap, span->start, 0, span->npages << GCHEAP_PAGE_SHIFT);
-	} else {
-		/* Runs of free slots, zeroed a run at a time. */
-		for (i = find_first_zero_bit(alloc, span->nelems); !ret && i < span->nelems;
-		     i = find_next_zero_bit(alloc, span->nelems, next)) {
-			next = find_next_bit(alloc, span->nelems, i);
-			ret = gcheap_arena_zero(heap, span->start, i * span->elemsize,
-						(next - i) * span->elemsize);
-		}
+	if (gcheap_span_is_large(span))
+		return gcheap_arena_zero(heap, span->start, 0, span->npages << GCHEAP_PAGE_SHIFT);
+	/* Runs of free slots, zeroed a run at a time. */
+	for (i = find_first_bit(free, span->nelems); !ret && i < span->nelems;
+	     i = find_next_bit(free, span->nelems, next)) {
+		next = find_next_zero_bit(free, span->nelems, i);
+		ret = gcheap_arena_zero(heap, span->start, i * span->elemsize,
+					(next - i) * span->elemsize);
 	}
-	if (!ret)
-		span->needzero = false;
 	return ret;
 }
 
