@@ -44,18 +44,6 @@ void gcheap_central_init(struct gcheap *heap)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_init);
 
-static struct gcheap_central *central_of(struct gcheap *heap,
-					 const struct gcheap_span *span)
-{
-	return gcheap_span_central(heap, span);
-}
-
-/* Bytes a span's free slots stand for. */
-static u64 span_free_bytes(const struct gcheap_span *span)
-{
-	return (u64)(span->nelems - span->alloc_count) * span->elemsize;
-}
-
 /* Go's cacheSpan sweeps at most this many spans before it grows the heap. */
 #define GCHEAP_SWEEP_ON_DEMAND	100
 
@@ -65,7 +53,7 @@ static u64 span_free_bytes(const struct gcheap_span *span)
  */
 void gcheap_central_put_locked(struct gcheap *heap, struct gcheap_span *span)
 {
-	struct gcheap_central *c = central_of(heap, span);
+	struct gcheap_central *c = gcheap_span_central(heap, span);
 	unsigned int sw = gcheap_swept_idx(gcheap_sweepgen(heap));
 
 	lockdep_assert_held(&c->lock);
@@ -78,17 +66,23 @@ void gcheap_central_put_locked(struct gcheap *heap, struct gcheap_span *span)
 	list_add(&span->list, span->alloc_count == span->nelems ? &c->full[sw] : &c->partial[sw]);
 }
 
-/*
- * Give a swept span (off every list, or INIT) to @owner's cache. Returns
- * whether the slots it was given need zeroing, which is then the new
- * owner's job (needzero from now on speaks of slots freed later).
- */
-static bool hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
-			     struct gcheap_m *owner)
-{
-	bool dirty = span->needzero;
+/* What a cache was given: slots, and whether they need zeroing. */
+struct hand_over {
+	unsigned int nfree;
+	bool dirty;
+};
 
-	lockdep_assert_held(&central_of(heap, span)->lock);
+/*
+ * Give a swept span (off every list, or INIT) to @owner's cache. Zeroing
+ * the slots given is then the new owner's job: needzero from now on speaks
+ * of slots freed later.
+ */
+static void hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
+			     struct gcheap_m *owner, struct hand_over *h)
+{
+	lockdep_assert_held(&gcheap_span_central(heap, span)->lock);
+	h->nfree = span->nelems - span->alloc_count;
+	h->dirty = span->needzero;
 	span->needzero = false;
 	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
 			  span->nelems);
@@ -96,11 +90,10 @@ static bool hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
 	span->sweepgen = gcheap_sweepgen(heap) + 3;
 	/* Last: the mark reads the state without the lock. */
 	WRITE_ONCE(span->state, GCHEAP_SPAN_CACHED);
-	return dirty;
 }
 
 static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_central *c,
-					struct gcheap_m *owner, bool *dirty)
+					struct gcheap_m *owner, struct hand_over *h)
 {
 	struct gcheap_span *span;
 
@@ -109,7 +102,7 @@ static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_centr
 					struct gcheap_span, list);
 	if (span) {
 		list_del_init(&span->list);
-		*dirty = hand_over_locked(heap, span, owner);
+		hand_over_locked(heap, span, owner, h);
 	}
 	spin_unlock(&c->lock);
 	return span;
@@ -128,19 +121,20 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	struct gcheap_central *c = &heap->central[spanclass];
 	unsigned long npages = gcheap_classes[spanclass >> 1].npages;
 	struct gcheap_span *span;
-	bool dirty = false;
+	struct hand_over h;
+	u64 bytes;
 	int n = 0;
 
-	span = take_partial(heap, c, owner, &dirty);
+	span = take_partial(heap, c, owner, &h);
 	while (!span && n++ < GCHEAP_SWEEP_ON_DEMAND && gcheap_sweep_one(heap, spanclass))
-		span = take_partial(heap, c, owner, &dirty);
+		span = take_partial(heap, c, owner, &h);
 	*fresh = !span;
 	if (!span) {
 		span = gcheap_span_new(heap, spanclass, npages);
 		/* Out of pages: what the last cycle freed may still be unswept. */
 		if (PTR_ERR_OR_ZERO(span) == -ENOMEM) {
 			gcheap_sweep_for_pages(heap);
-			span = take_partial(heap, c, owner, &dirty);
+			span = take_partial(heap, c, owner, &h);
 			*fresh = !span;
 			if (!span)
 				span = gcheap_span_new(heap, spanclass, npages);
@@ -148,7 +142,7 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 		if (IS_ERR(span))
 			return span;
 		spin_lock(&c->lock);
-		dirty = hand_over_locked(heap, span, owner);
+		hand_over_locked(heap, span, owner, &h);
 		spin_unlock(&c->lock);
 		atomic64_inc(&heap->cnt.spans_inuse);
 	}
@@ -162,17 +156,18 @@ struct gcheap_span *gcheap_central_cache_span(struct gcheap *heap, u8 spanclass,
 	 * Stops early only for a dying thread: its cache is reaped as used,
 	 * and needzero is set again for the span's next owner.
 	 */
-	if (dirty && gcheap_span_zero_free(heap, span)) {
+	if (h.dirty && gcheap_span_zero_free(heap, span)) {
 		spin_lock(&c->lock);
 		span->needzero = true;
 		spin_unlock(&c->lock);
 	}
 	atomic64_inc(&heap->cnt.spans_cached);
 	atomic64_inc(&heap->cnt.refills);
-	atomic64_add(span_free_bytes(span), &heap->cnt.alloc_bytes);
-	atomic64_add(span->nelems - span->alloc_count, &heap->cnt.alloc_objects);
-	atomic64_add(span_free_bytes(span), &heap->cnt.cached_free_bytes);
-	gcheap_pacer_note_alloc(heap, span_free_bytes(span));
+	bytes = (u64)h.nfree * span->elemsize;
+	atomic64_add(bytes, &heap->cnt.alloc_bytes);
+	atomic64_add(h.nfree, &heap->cnt.alloc_objects);
+	atomic64_add(bytes, &heap->cnt.cached_free_bytes);
+	gcheap_pacer_note_alloc(heap, bytes);
 	return span;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_cache_span);
@@ -200,7 +195,7 @@ struct gcheap_span *gcheap_central_check_return(struct gcheap *heap, struct gche
 	err = -EINVAL;
 	if (find_next_bit(unused, GCHEAP_MAX_SPAN_ELEMS, span->nelems) < GCHEAP_MAX_SPAN_ELEMS)
 		goto out;
-	c = central_of(heap, span);
+	c = gcheap_span_central(heap, span);
 	spin_lock(&c->lock);
 	if (span->state != GCHEAP_SPAN_CACHED || span->owner != owner)
 		err = -ENOENT;
@@ -226,7 +221,7 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 {
 	DECLARE_BITMAP(used, GCHEAP_MAX_SPAN_ELEMS);
 	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
-	struct gcheap_central *c = central_of(heap, span);
+	struct gcheap_central *c = gcheap_span_central(heap, span);
 	struct gcheap_m *owner = span->owner;
 	unsigned int nunused, ncached;
 
@@ -271,7 +266,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_central_uncache_span);
 int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 			       unsigned long idx)
 {
-	struct gcheap_central *c = central_of(heap, span);
+	struct gcheap_central *c = gcheap_span_central(heap, span);
 	unsigned long *alloc = gcheap_span_alloc_bits(span);
 	int ret = -ENOENT;
 
@@ -331,7 +326,7 @@ int gcheap_object_lookup(struct gcheap *heap, struct gcheap_object *obj)
 	span = gcheap_arena_span_of(heap, obj->addr);
 	if (!span)
 		goto out;
-	c = central_of(heap, span);
+	c = gcheap_span_central(heap, span);
 	spin_lock(&c->lock);
 	if (span->state != GCHEAP_SPAN_INUSE && span->state != GCHEAP_SPAN_CACHED)
 		goto unlock;
