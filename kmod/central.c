@@ -361,3 +361,4 @@ out:
 	gcheap_span_free_dead(heap);
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_object_lookup);
