@@ -286,7 +286,8 @@ int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 		goto out;
 	}
 	__clear_bit(idx, alloc);
-	__clear_bit(idx, gcheap_span_mark_bits(span));
+	/* Atomic: a marker may set a neighbour's bit in the same word. */
+	clear_bit(idx, gcheap_span_mark_bits(span));
 	span->alloc_count--;
 	span->needzero = true;
 	/*
