@@ -64,11 +64,18 @@ static unsigned long alloc_large(struct kunit *test, size_t bytes)
 	return req.base;
 }
 
+/* Mark bits set in the span holding @addr. */
 static unsigned int span_marks(struct gcheap *heap, unsigned long addr)
 {
-	struct gcheap_span *span = gcheap_arena_span_of(heap, addr);
+	struct gcheap_span *span;
+	unsigned int n = 0;
 
-	return span ? bitmap_weight(gcheap_span_mark_bits(span), span->nelems) : 0;
+	mutex_lock(&heap->lock);
+	span = gcheap_arena_span_of(heap, addr);
+	if (span)
+		n = bitmap_weight(gcheap_span_mark_bits(span), span->nelems);
+	mutex_unlock(&heap->lock);
+	return n;
 }
 
 static void wbuf_test_greys_named(struct kunit *test)
