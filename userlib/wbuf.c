@@ -18,6 +18,9 @@
  * out of a park writes before its handler returns, the stop signal is
  * blocked until then, and the next stop cannot complete (and so cannot
  * change the flag) before that thread has parked again, after its write.
+ * The copies made outside the handler (attach, GCHEAP_IOC_GC) can be
+ * interrupted by a stop between read and write, and check stw_seq for it
+ * (gch_wb_refresh).
  *
  * What the flag does not cover: a thread interrupted between its load of
  * the flag and its store completes that one store as the flag it loaded
@@ -64,11 +67,28 @@ int gch_wb_enabled;
 /* Heap addresses, but values in flight: the park hands them over itself. */
 static GCH_TLS struct gch_wbuf *wbuf;
 
+/*
+ * Copy ctrl->wb_enabled into gch_wb_enabled. Outside the stop handler the
+ * copy can be interrupted between its read and its write by a stop that
+ * changes the flag (whose park writes the new value first): stw_seq then
+ * differs, and the copy is made again. A thread that is not attached is
+ * never stopped, so nothing would correct a stale copy of its: it makes
+ * none.
+ */
 void gch_wb_refresh(void)
 {
-	const volatile struct gcheap_ctrl *ctrl = gch_heap.ctrl;
+	const struct gcheap_ctrl *ctrl = (const struct gcheap_ctrl *)gch_heap.ctrl;
+	uint32_t seq;
 
-	__atomic_store_n(&gch_wb_enabled, ctrl ? (int)ctrl->wb_enabled : 0, __ATOMIC_RELAXED);
+	if (!ctrl || !gch_stw_stack_hi())
+		return;
+	do {
+		seq = __atomic_load_n(&ctrl->stw_seq, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&gch_wb_enabled,
+				 (int)__atomic_load_n(&ctrl->wb_enabled, __ATOMIC_ACQUIRE),
+				 __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	} while (__atomic_load_n(&ctrl->stw_seq, __ATOMIC_ACQUIRE) != seq);
 }
 
 static void __attribute__((noreturn)) wb_fatal(int err)
