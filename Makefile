@@ -6,7 +6,8 @@
 #   make soak         long stress runs (not part of check): the user tests
 #                     at soak length and a million fuzzer operations
 #   make bench        benchmarks in a VM: allocation throughput (gcheap,
-#                     malloc, libgc) and how pages reach the process
+#                     malloc, libgc), how pages reach the process, and
+#                     what the write barrier costs a store
 #   make install      library, header and pkg-config file under PREFIX
 #   make dkms-install the module's sources under /usr/src, built by DKMS
 #
@@ -111,7 +112,7 @@ run:
 soak:
 	tests/check --soak
 
-BENCH_BIN := build/bench/alloc build/bench/fault
+BENCH_BIN := build/bench/alloc build/bench/fault build/bench/wbstore
 GCBENCH_BIN := build/bench/gcbench-gcheap build/bench/gcbench-libgc build/bench/gcbench-go
 
 build/bench/%: tests/bench/%.c userlib/libgcheap.a
@@ -142,7 +143,8 @@ bench: $(BENCH_BIN) $(GCBENCH_BIN)
 	tests/vm/build-module deb61
 	tests/vm/run $(if $(GCHEAP_BENCH_SCALE),--env GCHEAP_BENCH_SCALE=$(GCHEAP_BENCH_SCALE)) \
 		$(if $(GCHEAP_BENCH_SIZES),--env GCHEAP_BENCH_SIZES=$(GCHEAP_BENCH_SIZES)) deb61 -- \
-		/bin/sh -c '$(CURDIR)/build/bench/fault && $(CURDIR)/build/bench/alloc && \
+		/bin/sh -c '$(CURDIR)/build/bench/fault && $(CURDIR)/build/bench/wbstore && \
+		$(CURDIR)/build/bench/alloc && \
 		$(CURDIR)/tests/bench/gcbench-report $(addprefix $(CURDIR)/,$(GCBENCH_BIN))'
 
 install: lib

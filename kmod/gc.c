@@ -31,6 +31,7 @@
 #include "pacer.h"
 #include "roots.h"
 #include "finalizer.h"
+#include "wbuf.h"
 
 #define GCHEAP_GC_FLAGS	(GCHEAP_GC_IF_NEEDED | GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE)
 
@@ -145,6 +146,8 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 	marked = atomic64_read(&mark->marked_bytes) + atomic64_read(&heap->cnt.cached_free_bytes);
 	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 	gcheap_pacer_cycle_end(heap, marked);
+	/* Mark termination: the barrier goes off while the world is stopped. */
+	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	if (req->flags & GCHEAP_GC_FORCE)
 		heap->num_forced_gc++;
 	record_pause(heap, ktime_get_ns() - t0);

@@ -32,6 +32,7 @@
 #include "roots.h"
 #include "finalizer.h"
 #include "pacer.h"
+#include "wbuf.h"
 
 struct workqueue_struct *gcheap_wq;
 
@@ -318,6 +319,16 @@ static long gcheap_ioc_setgc(struct gcheap *heap, void *data)
 	return gcheap_pacer_setgc(heap, data);
 }
 
+static long gcheap_ioc_wb_flush(struct gcheap *heap, void *data)
+{
+	return gcheap_wb_flush(heap, data);
+}
+
+static long gcheap_ioc_set_mode(struct gcheap *heap, void *data)
+{
+	return gcheap_wb_set_mode(heap, data);
+}
+
 /*
  * The ioctls, indexed by _IOC_NR (DRM's scheme): the command's size bits
  * vary with the caller's struct version, so they are not part of the key.
@@ -367,6 +378,10 @@ static const struct gcheap_ioctl_desc gcheap_ioctls[] = {
 		     GCHEAP_LINK_SIZE_VER0, 0),
 	GCHEAP_IOCTL(GCHEAP_IOC_SETGC, gcheap_ioc_setgc, struct gcheap_setgc,
 		     GCHEAP_SETGC_SIZE_VER0, GCHEAP_IOCTL_OUT),
+	GCHEAP_IOCTL(GCHEAP_IOC_WB_FLUSH, gcheap_ioc_wb_flush, struct gcheap_wb_flush,
+		     GCHEAP_WB_FLUSH_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_SET_MODE, gcheap_ioc_set_mode, struct gcheap_mode,
+		     GCHEAP_MODE_SIZE_VER0, 0),
 };
 
 /* Arguments up to this size live on the stack, bigger ones (STATS) in the heap. */

@@ -8,13 +8,14 @@
  * during a stop waits for its end). To stop the world the collector sets
  * ctrl->stw_seq odd and sends stw_signal to every attached thread. Each
  * one's handler (in the library, on the thread's own stack) calls
- * GCHEAP_IOC_PARK with its stack bounds and sleeps there. Once every thread
- * has parked (or is gone) the collector moves to the SCAN phase: each
- * thread parked by then scans its own stack and saved registers, from
- * inside its own ioctl, so stacks are read in parallel and only ever by
- * their own address space's threads. Then the collector marks and sweeps,
- * and restarts the world by making stw_seq even again, which wakes the
- * parked threads.
+ * GCHEAP_IOC_PARK with its stack bounds (and what its write-barrier
+ * buffer holds, greyed by wbuf.c before it counts as parked) and sleeps
+ * there. Once every thread has parked (or is gone) the collector moves to
+ * the SCAN phase: each thread parked by then scans its own stack and saved
+ * registers, from inside its own ioctl, so stacks are read in parallel and
+ * only ever by their own address space's threads. Then the collector marks
+ * and sweeps, and restarts the world by making stw_seq even again, which
+ * wakes the parked threads.
  *
  * A thread blocked in a system call takes the signal: the call restarts
  * after the handler returns (the library sets SA_RESTART). A thread that
@@ -50,6 +51,7 @@
 #include "stw.h"
 #include "mark.h"
 #include "central.h"
+#include "wbuf.h"
 #include "compat.h"
 
 static unsigned int stw_signal = 38;	/* glibc's SIGRTMIN + 4 */
@@ -306,15 +308,32 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 	const struct gcheap_stack *st = &req->stack;
 	struct gcheap_mark *mark;
 	struct gcheap_m *m;
+	u64 *wb;
 	u32 seq;
 
-	if (req->__reserved)
+	if (req->__reserved || req->__reserved2)
 		return -EINVAL;
+	/* The barrier's leftovers, read before anything changes (wbuf.c). */
+	wb = gcheap_wb_copy_in(req->wb_ptrs, req->wb_count);
+	if (IS_ERR(wb))
+		return PTR_ERR(wb);
 	mutex_lock(&heap->lock);
 	m = gcheap_m_current(heap);
 	if (!m || st->hi != m->stack_hi || !gcheap_stack_valid(st)) {
 		mutex_unlock(&heap->lock);
+		kfree(wb);
 		return -EINVAL;
+	}
+	if (wb) {
+		/*
+		 * Greyed before the thread counts as parked, so a drain that
+		 * waits for every thread to park finds them. m stays valid:
+		 * only this thread detaches it, and it is not gone.
+		 */
+		mutex_unlock(&heap->lock);
+		gcheap_wb_grey(heap, wb, req->wb_count);
+		kfree(wb);
+		mutex_lock(&heap->lock);
 	}
 	seq = heap->ctrl->stw_seq;
 	if (!(seq & 1) || m->parked) {	/* no stop, or a second signal */

@@ -14,5 +14,7 @@
 
 int gcheap_test_heap_init(struct kunit *test);
 void gcheap_test_heap_exit(struct kunit *test);
+u64 *gcheap_test_kaddr(struct gcheap *heap, unsigned long addr);
+void gcheap_test_alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned long *out);
 
 #endif /* _GCHEAP_TESTHEAP_H */

@@ -287,7 +287,25 @@ struct gcheap_ctrl {
 	__u64 gc_done;		/* cycles completed */
 	__u64 next_gc;		/* heap_alloc that starts the next cycle */
 	__u64 finalizers_queued;	/* finalizers waiting for GCHEAP_IOC_FINALIZERS */
+	/* Appended: the write barrier (see GCHEAP_IOC_WB_FLUSH). */
+	__u32 gc_phase;		/* GCHEAP_PHASE_* */
+	__u32 wb_enabled;	/* 1: record every heap pointer store (gch_store) */
+	__u32 gc_mode;		/* GCHEAP_MODE_* (GCHEAP_IOC_SET_MODE) */
+	__u32 __reserved;
 };
+
+/*
+ * The collector's phase, as Go's gcphase. wb_enabled is 1 exactly when the
+ * phase is not OFF and the heap's mode is CONCURRENT. Both change only
+ * while every attached thread is parked (the world is stopped), so a
+ * thread reads them again when it returns from GCHEAP_IOC_PARK or
+ * GCHEAP_IOC_GC and after it attaches, and at no other time.
+ * Today every cycle marks with the world stopped: the phase stays OFF and
+ * the barrier off.
+ */
+#define GCHEAP_PHASE_OFF	0	/* no cycle is marking */
+#define GCHEAP_PHASE_MARK	1	/* concurrent mark: barrier on */
+#define GCHEAP_PHASE_MARKTERM	2	/* mark termination (world stopped) */
 
 /* GCHEAP_IOC_THREAD: attach or detach the calling thread. */
 #define GCHEAP_THREAD_ATTACH	1
@@ -317,14 +335,23 @@ struct gcheap_stack {
  * world restarts, at once if no stop is in progress. EINVAL for a thread
  * that is not attached or a stack range that is not its own (hi must be
  * the stack_hi given at attach, at most 1 GiB above lo).
+ * Version 1 also hands over the thread's write-barrier buffer (mark
+ * termination's drain), greyed as GCHEAP_IOC_WB_FLUSH would before the
+ * thread counts as parked: EINVAL for wb_count over GCHEAP_WB_MAX, EFAULT
+ * if the words cannot be read; the thread has not parked then.
  */
 struct gcheap_park {
 	__u32 size;		/* in: sizeof(struct gcheap_park) */
 	__u32 __reserved;
 	struct gcheap_stack stack;	/* in */
+	/* Version 1: what is left in the thread's barrier buffer, as WB_FLUSH. */
+	__u64 wb_ptrs;		/* in: user pointer to __u64[wb_count] */
+	__u32 wb_count;		/* in: at most GCHEAP_WB_MAX */
+	__u32 __reserved2;	/* must be 0 */
 };
 
 #define GCHEAP_PARK_SIZE_VER0	280
+#define GCHEAP_PARK_SIZE_VER1	296
 
 /*
  * GCHEAP_IOC_GC: run a collection. `since` is ctrl->gc_started as the
@@ -438,6 +465,55 @@ struct gcheap_setgc {
 
 #define GCHEAP_SETGC_SIZE_VER0	8
 
+/*
+ * The hybrid write barrier (Go's, proposal 17503). A heap is opened in one
+ * of two modes, fixed with GCHEAP_IOC_SET_MODE before it is mapped and
+ * before any thread attaches (EBUSY after; the default is STW):
+ *
+ *  STW         the program stores pointers with plain stores (the libgc
+ *              layer); the heap is only ever collected with the world
+ *              stopped, and the barrier is never turned on.
+ *  CONCURRENT  the program promises that every store of a pointer into a
+ *              heap object goes through the barrier (gch_store). Stores
+ *              into stacks, registers, TLS and root ranges need none:
+ *              those are scanned with the world stopped.
+ *
+ * Today both modes collect with the world stopped; the mode is recorded
+ * (ctrl->gc_mode) for concurrent marking, which will turn the barrier on
+ * for CONCURRENT heaps only.
+ *
+ * While ctrl->wb_enabled is 1 a store records the slot's old value and the
+ * new value in a per-thread buffer; a full buffer is handed over with
+ * GCHEAP_IOC_WB_FLUSH, and what is left with GCHEAP_IOC_PARK. The words
+ * may be anything: the module keeps (greys) the objects of this heap that
+ * they point into, if the heap is marking, and ignores every other word.
+ * A flush while no cycle marks validates the words' memory and drops them.
+ * EPERM from a thread that is not attached; EINVAL for a count over
+ * GCHEAP_WB_MAX (never truncated) or unknown flags; EFAULT if the words
+ * cannot be read (before anything is greyed). count 0 is a no-op.
+ */
+#define GCHEAP_MODE_STW		0
+#define GCHEAP_MODE_CONCURRENT	1
+
+struct gcheap_mode {
+	__u32 size;		/* in: sizeof(struct gcheap_mode) */
+	__u32 mode;		/* in: GCHEAP_MODE_* */
+	__u64 flags;		/* in: 0 */
+};
+
+#define GCHEAP_MODE_SIZE_VER0	16
+
+#define GCHEAP_WB_MAX		512	/* words per flush (Go's wbBufEntries) */
+
+struct gcheap_wb_flush {
+	__u32 size;		/* in: sizeof(struct gcheap_wb_flush) */
+	__u32 count;		/* in: words at `ptrs`, at most GCHEAP_WB_MAX */
+	__u64 ptrs;		/* in: user pointer to __u64[count] */
+	__u64 flags;		/* in: 0 */
+};
+
+#define GCHEAP_WB_FLUSH_SIZE_VER0	24
+
 #define GCHEAP_IOC_MAGIC	0xC7
 #define GCHEAP_IOC_INFO		_IOWR(GCHEAP_IOC_MAGIC, 0x00, struct gcheap_info)
 #define GCHEAP_IOC_SIZE_CLASSES	_IOWR(GCHEAP_IOC_MAGIC, 0x01, struct gcheap_size_classes)
@@ -454,5 +530,7 @@ struct gcheap_setgc {
 #define GCHEAP_IOC_FINALIZERS	_IOWR(GCHEAP_IOC_MAGIC, 0x0c, struct gcheap_finalizers)
 #define GCHEAP_IOC_LINK		_IOW(GCHEAP_IOC_MAGIC, 0x0d, struct gcheap_link)
 #define GCHEAP_IOC_SETGC	_IOWR(GCHEAP_IOC_MAGIC, 0x0e, struct gcheap_setgc)
+#define GCHEAP_IOC_WB_FLUSH	_IOW(GCHEAP_IOC_MAGIC, 0x0f, struct gcheap_wb_flush)
+#define GCHEAP_IOC_SET_MODE	_IOW(GCHEAP_IOC_MAGIC, 0x10, struct gcheap_mode)
 
 #endif /* _UAPI_GCHEAP_H */

@@ -228,12 +228,16 @@ __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 		return -1;
 	if (trace && gch_stats(&before) < 0)
 		return -1;
+	/* The collector does not park: its barrier's words go first. */
+	gch_wb_flush();
 	pthread_once(&hold_once, hold_init);
 	pthread_rwlock_wrlock(&gc_hold_lock);
 	do
 		ret = gch_ioctl(GCHEAP_IOC_GC, &req);
 	while (ret < 0 && errno == EINTR);
 	err = errno;
+	/* Nor does it read the flag on a park's way out. */
+	gch_wb_refresh();
 	pthread_rwlock_unlock(&gc_hold_lock);
 	errno = err;
 	backoff_update(ret);

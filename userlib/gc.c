@@ -397,6 +397,10 @@ static void do_init(void)
 		if (gch_thread_attach() < 0)
 			fatal("GC_init: cannot attach the thread to the heap", errno);
 	}
+	/* GC_ code stores pointers without the write barrier: it cannot keep that promise. */
+	if (gch_heap.ctrl->gc_mode == GCHEAP_MODE_CONCURRENT)
+		fatal("GC_init: the heap was opened with GCH_INIT_CONCURRENT; the GC_ API "
+		      "stores pointers without the write barrier", EINVAL);
 	thread_registered = true;
 	read_bounds();
 	if (handle_fork != -1)

@@ -39,7 +39,7 @@
 
 #define GCH_DEFAULT_HEAP_MAX	(4ULL << 30)
 
-_Static_assert(sizeof(struct gch_options) == GCH_OPTIONS_SIZE_VER0, "gch_options grew: new VER");
+_Static_assert(sizeof(struct gch_options) == GCH_OPTIONS_SIZE_VER1, "gch_options grew: new VER");
 _Static_assert(sizeof(struct gch_heap_info) == GCH_HEAP_INFO_SIZE_VER0, "gch_heap_info grew");
 _Static_assert(sizeof(struct gch_stats) == GCH_STATS_SIZE_VER0, "gch_stats grew: new VER");
 
@@ -173,6 +173,16 @@ static int heap_open_locked(const struct gch_options *opts)
 		    (off_t)GCHEAP_CTRL_OFFSET);
 	if (ctrl == MAP_FAILED)
 		goto fail;
+	/* The mode is a promise about every store: made before the heap exists. */
+	if (opts && opts->flags & GCH_INIT_CONCURRENT) {
+		struct gcheap_mode mode = { .size = sizeof(mode), .mode = GCHEAP_MODE_CONCURRENT };
+
+		if (ioctl(fd, GCHEAP_IOC_SET_MODE, &mode) < 0) {
+			if (errno == ENOTTY)
+				errno = EOPNOTSUPP;
+			goto fail_ctrl;
+		}
+	}
 	if (map_heap(fd, len) < 0)
 		goto fail_ctrl;
 	build_class_tables();
@@ -280,6 +290,10 @@ int gch_init_sized(const struct gch_options *user, size_t size)
 	if (user) {
 		if (copy_in(&optbuf, sizeof(optbuf), user, size, GCH_OPTIONS_SIZE_VER0) < 0)
 			return -1;
+		if (optbuf.flags & ~GCH_INIT_CONCURRENT || optbuf.reserved) {
+			errno = EINVAL;
+			return -1;
+		}
 		opts = &optbuf;
 	}
 	pthread_once(&atfork_once, atfork_init);

@@ -101,6 +101,16 @@ static inline void gch_gc_poll(void)
 		gch_gc_poll_slow();
 }
 
+/* The write barrier's buffer (wbuf.c). */
+void gch_wb_refresh(void);
+void gch_wb_flush(void);
+void gch_wb_park_words(__u64 *ptrs, __u32 *count);
+void gch_wb_parked(bool handed_over);
+void gch_wb_detach(void);
+void gch_wb_forked(void);
+/* Test hook: this thread's recorded words (up to @max into @out), and how many. */
+size_t gch_wb_pending(uint64_t *out, size_t max);
+
 /* Per-thread cache (mcache.c). */
 int gch_mcache_attach(void);
 void *gch_mcache_alloc(unsigned int spanclass);

@@ -10,10 +10,13 @@
  * kernel saved in the signal frame and everything the interrupted code
  * keeps on its stack. It also copies the saved registers into the request.
  * The module scans the range from inside the call and returns when the
- * world restarts. The handler writes nothing but its own frame, reads
+ * world restarts. The park also hands over what the thread's write
+ * barrier recorded since its last flush, and on return the thread rereads
+ * whether the barrier is on (wbuf.c). The handler writes nothing but its
+ * own frame, the barrier buffer's count and the barrier flag, reads
  * initial-exec TLS and what roots.c publishes for it, and saves errno: it
  * is async-signal-safe, so the thread may be stopped anywhere, even
- * halfway through an allocation.
+ * halfway through an allocation or a barrier's record.
  *
  * Thread-local storage outside that range which the thread has not
  * registered as a root yet (roots.c) is copied onto the handler's frame,
@@ -147,6 +150,7 @@ static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
 	uint64_t copy[tls / 8 + 1];
 	struct gcheap_park req;
 	uintptr_t lo;
+	int ret;
 
 	gch_tls_copy(copy, tls, stack_lo, stack_hi);
 	memset(&req, 0, sizeof(req));
@@ -156,8 +160,13 @@ static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
 	       sizeof(uc->uc_mcontext) : sizeof(req.stack.regs));
 	lo = (uintptr_t)&req < (uintptr_t)copy ? (uintptr_t)&req : (uintptr_t)copy;
 	gch_stw_scan_range(lo, &req.stack);
+	/* What the write barrier recorded since its last flush (wbuf.c). */
+	gch_wb_park_words(&req.wb_ptrs, &req.wb_count);
+	ret = ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	/* The barrier may have been turned on or off while parked. */
+	gch_wb_parked(ret == 0);
 	/* EINTR: a fatal signal, the process is going. */
-	if (ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req) < 0 && errno != EINTR &&
+	if (ret < 0 && errno != EINTR &&
 	    __atomic_fetch_add(&park_failures, 1, __ATOMIC_RELAXED) == 0) {
 		static const char msg[] =
 			"gcheap: a thread could not stop for a collection (GCHEAP_IOC_PARK failed)\n";
@@ -217,6 +226,7 @@ void gch_stw_uninstall(void)
 void gch_stw_forked(void)
 {
 	stack_hi = 0;
+	gch_wb_forked();
 }
 
 /* Tell the module about the calling thread and where its stack ends. */
@@ -255,6 +265,8 @@ int gch_stw_attach(void)
 		stack_hi = 0;
 		return -1;
 	}
+	/* Attached, so any later change of the barrier waits for our park. */
+	gch_wb_refresh();
 	/* Best effort: the handler copies what is not registered. */
 	gch_stw_tls_register();
 	return 0;
@@ -283,6 +295,8 @@ int gch_stw_detach(void)
 
 	if (!stack_hi)
 		return 0;
+	/* While still attached: the module takes flushes from attached threads only. */
+	gch_wb_detach();
 	gch_tls_unregister();
 	/* Detached first: a stop signal before stack_hi is cleared must still park. */
 	ret = ioctl(gch_heap.fd, GCHEAP_IOC_THREAD, &req);

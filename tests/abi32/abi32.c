@@ -18,14 +18,16 @@ _Static_assert(sizeof(struct gcheap_free) == 24, "free");
 _Static_assert(sizeof(struct gcheap_object) == 40, "object");
 _Static_assert(sizeof(struct gcheap_stats) == GCHEAP_STATS_SIZE_VER1, "stats");
 _Static_assert(sizeof(struct gcheap_thread) == 16, "thread");
-_Static_assert(sizeof(struct gcheap_park) == 280, "park");
+_Static_assert(sizeof(struct gcheap_park) == GCHEAP_PARK_SIZE_VER1, "park");
 _Static_assert(sizeof(struct gcheap_gc) == 296, "gc");
 _Static_assert(sizeof(struct gcheap_root) == 24, "root");
 _Static_assert(sizeof(struct gcheap_finalizer) == 56, "finalizer");
 _Static_assert(sizeof(struct gcheap_finalizers) == 24, "finalizers");
 _Static_assert(sizeof(struct gcheap_link) == 24, "link");
 _Static_assert(sizeof(struct gcheap_setgc) == 8, "setgc");
-_Static_assert(sizeof(struct gcheap_ctrl) == 40, "ctrl");
+_Static_assert(sizeof(struct gcheap_wb_flush) == GCHEAP_WB_FLUSH_SIZE_VER0, "wb flush");
+_Static_assert(sizeof(struct gcheap_mode) == GCHEAP_MODE_SIZE_VER0, "mode");
+_Static_assert(sizeof(struct gcheap_ctrl) == 56, "ctrl");
 
 #define NR_exit		1
 #define NR_write	4

@@ -644,13 +644,56 @@ static void op_thread(struct rng *r)
 	attach(r, op, hi, true);
 }
 
+/* A barrier buffer's length: mostly valid, sometimes over the cap. */
+static uint32_t pick_wb_count(struct rng *r)
+{
+	static const uint32_t v[] = { 0, 1, 2, 511, GCHEAP_WB_MAX, GCHEAP_WB_MAX + 1, UINT32_MAX };
+
+	return chance(r, 80) ? v[below(r, sizeof(v) / sizeof(v[0]))] : (uint32_t)rnd(r);
+}
+
 static void op_park(struct rng *r)
 {
 	SCRATCH(struct gcheap_park, a);
 	a->size = pick_size(r, sizeof(*a), GCHEAP_PARK_SIZE_VER0);
 	a->stack.lo = chance(r, 50) ? (uintptr_t)&a : pick_ptr(r, a);
 	a->stack.hi = chance(r, 50) ? self->attached_hi : pick_stack_hi(r);
+	/* Version 1: a barrier buffer to hand over, good or hostile. */
+	if (chance(r, 30)) {
+		a->wb_ptrs = pick_ptr(r, a);
+		a->wb_count = pick_wb_count(r);
+		a->__reserved2 = chance(r, 95) ? 0 : (uint32_t)rnd(r);
+	}
 	do_ioctl(r, GCHEAP_IOC_PARK, a, sizeof(*a), GCHEAP_PARK_SIZE_VER0);
+}
+
+static void op_wb_flush(struct rng *r)
+{
+	SCRATCH(struct gcheap_wb_flush, a);
+	int ret;
+
+	a->size = pick_size(r, sizeof(*a), GCHEAP_WB_FLUSH_SIZE_VER0);
+	a->count = pick_wb_count(r);
+	a->ptrs = pick_ptr(r, a);
+	a->flags = chance(r, 90) ? 0 : pick_flags(r, 0);
+	ret = do_ioctl(r, GCHEAP_IOC_WB_FLUSH, a, sizeof(*a), GCHEAP_WB_FLUSH_SIZE_VER0);
+	if (!ret && (a->count > GCHEAP_WB_MAX || a->flags))
+		violation("WB_FLUSH of %u words, flags %#llx, returned 0", a->count,
+			  (unsigned long long)a->flags);
+}
+
+static void op_set_mode(struct rng *r)
+{
+	SCRATCH(struct gcheap_mode, a);
+	int ret;
+
+	a->size = pick_size(r, sizeof(*a), GCHEAP_MODE_SIZE_VER0);
+	a->mode = chance(r, 80) ? below(r, 3) : (uint32_t)rnd(r);
+	a->flags = chance(r, 90) ? 0 : pick_flags(r, 0);
+	ret = do_ioctl(r, GCHEAP_IOC_SET_MODE, a, sizeof(*a), GCHEAP_MODE_SIZE_VER0);
+	/* Once the heap was mapped the mode is fixed for good. */
+	if (!ret && heap_base())
+		violation("SET_MODE to %u on a mapped heap returned 0", a->mode);
 }
 
 static void op_gc(struct rng *r)
@@ -1169,7 +1212,7 @@ static const struct { op_fn fn; unsigned int weight; } ops[] = {
 	{ op_gc, 6 }, { op_root, 4 }, { op_finalizer, 5 }, { op_finalizers, 3 }, { op_link, 5 },
 	{ op_setgc, 2 }, { op_bad_cmd, 2 }, { op_mmap, 3 }, { op_munmap, 2 }, { op_mremap, 2 },
 	{ op_mprotect, 2 }, { op_madvise, 3 }, { op_touch, 8 }, { op_fork, 1 }, { op_signal, 3 },
-	{ op_park_mode, 3 },
+	{ op_park_mode, 3 }, { op_wb_flush, 3 }, { op_set_mode, 1 },
 };
 
 static void run_op(struct rng *r)
@@ -1437,11 +1480,12 @@ static const char *op_name(int op)
 {
 	static const char *const io[] = { "INFO", "SIZE_CLASSES", "REFILL", "ALLOC_LARGE", "FREE",
 					  "STATS", "OBJECT", "THREAD", "PARK", "GC", "ROOT",
-					  "FINALIZER", "FINALIZERS", "LINK", "SETGC" };
+					  "FINALIZER", "FINALIZERS", "LINK", "SETGC", "WB_FLUSH",
+					  "SET_MODE" };
 	static const char *const mm[] = { "?", "mmap", "munmap", "mremap", "mprotect", "madvise",
 					   "touch", "fork", "signal", "park-mode", "exit", "scan-kill" };
 
-	if (op >= 100 && op < 115)
+	if (op >= 100 && op < 100 + (int)(sizeof(io) / sizeof(io[0])))
 		return io[op - 100];
 	if (op >= 100)
 		return "ioctl(other size)";

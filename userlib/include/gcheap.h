@@ -40,16 +40,36 @@ struct gch_options {
 	size_t heap_max;	/* bytes of address space to reserve, rounded up
 				 * to 4 MiB; default 4 GiB; env GCHEAP_HEAP_MAX
 				 * (a number, with an optional K, M or G suffix) */
+	/* Version 1 */
+	unsigned int flags;	/* GCH_INIT_* */
+	unsigned int reserved;	/* 0 */
 };
 
 #define GCH_OPTIONS_SIZE_VER0	16
+#define GCH_OPTIONS_SIZE_VER1	24
+
+/*
+ * The program stores every pointer into a heap object with gch_store(),
+ * GCH_STORE() or gch_memmove() (see "Write barrier" below), so the heap
+ * may one day be marked while the program runs (the concurrent mode).
+ * Without it the heap is stop-the-world: what the libgc layer (gc.h)
+ * always gets, and any heap opened on first use. Today both modes collect
+ * with the world stopped. No environment variable sets it: only the
+ * program knows whether it keeps the promise.
+ */
+#define GCH_INIT_CONCURRENT	1u
 
 /*
  * Open and map the process's heap now rather than on first use, and attach
  * the calling thread. @opts may be NULL. GCHEAP_* environment variables
- * override @opts. Fails with EALREADY if the heap is already open, ENOENT
- * if the module is not loaded, EPROTO if the module speaks another ABI,
- * EINVAL for a bad option, ENOMEM if the address range cannot be reserved.
+ * override @opts. Fails with EALREADY if the heap is already open (in
+ * whichever mode it was opened: the first to open it fixes the mode),
+ * ENOENT if the module is not loaded, EPROTO if the module speaks another
+ * ABI, EINVAL for a bad option, ENOMEM if the address range cannot be
+ * reserved, EOPNOTSUPP for GCH_INIT_CONCURRENT on a module without modes.
+ * A heap opened with GCH_INIT_CONCURRENT cannot be used through gc.h:
+ * GC_INIT() (or any first GC_ call) then aborts with a message, since
+ * GC_ code stores pointers without the barrier.
  */
 int gch_init_sized(const struct gch_options *opts, size_t size);
 
@@ -318,6 +338,64 @@ int gch_pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 
 /* Size of objects in small size class @cls (1..num_size_classes-1), 0 if none. */
 size_t gch_class_size(unsigned int cls);
+
+/*
+ * Write barrier (Go's hybrid barrier). In a heap opened with
+ * GCH_INIT_CONCURRENT, every store of a pointer into a heap object must go
+ * through gch_store() or GCH_STORE(), and every copy of memory that holds
+ * pointers into a heap object through gch_memmove() (memcpy, memmove and
+ * struct assignment of such memory are stores too). Stores into stacks,
+ * registers, thread-local variables and registered root ranges (static
+ * data, gch_root_add) need no barrier: those are scanned with the world
+ * stopped when a cycle starts. A stop-the-world heap needs no barrier, and
+ * the barrier costs it one load and one predictable branch per store.
+ *
+ * While the collector marks, the barrier records the slot's old value and
+ * the new value for the collector; otherwise it is the plain store. Only
+ * attached threads may store with the barrier on: a store from another
+ * thread, or a record the module refuses, aborts the program with a
+ * message, because the collector could otherwise free a live object.
+ *
+ * gch_wb_enabled says whether the barrier is on. The library sets it; the
+ * program only reads it, and only through these.
+ */
+extern int gch_wb_enabled;
+
+/* The slow path: record a store's old and new value (the caller stores). */
+void gch_wb_record(uintptr_t old_value, uintptr_t new_value);
+
+/* *@slot = @value, a slot of a heap object. */
+static inline void gch_store(void **slot, void *value)
+{
+	/* Atomic: the flag changes in this thread's stop handler, so no load may be hoisted. */
+	if (__builtin_expect(__atomic_load_n(&gch_wb_enabled, __ATOMIC_RELAXED), 0))
+		gch_wb_record((uintptr_t)*slot, (uintptr_t)value);
+	*slot = value;
+}
+
+/*
+ * @lvalue = @value for a pointer-typed (or uintptr_t) lvalue of any type,
+ * each argument evaluated once: GCH_STORE(node->next, n). A macro, so it
+ * is inlined even where gch_store() would not be, and needs no cast to
+ * void ** (which would break strict aliasing for a typed slot).
+ */
+#define GCH_STORE(lvalue, value)						\
+	do {									\
+		__typeof__(lvalue) *gch_slot_ = &(lvalue);			\
+		__typeof__(lvalue) gch_value_ = (value);			\
+		if (__builtin_expect(__atomic_load_n(&gch_wb_enabled,		\
+						     __ATOMIC_RELAXED), 0))	\
+			gch_wb_record((uintptr_t)*gch_slot_,			\
+				      (uintptr_t)gch_value_);			\
+		*gch_slot_ = gch_value_;					\
+	} while (0)
+
+/*
+ * memmove() for memory that may hold heap pointers, into a heap object:
+ * with the barrier on it records every 8-byte-aligned word of @dst the
+ * move overwrites, before and after.
+ */
+void gch_memmove(void *dst, const void *src, size_t n);
 
 #pragma GCC visibility pop
 
