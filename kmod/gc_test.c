@@ -27,39 +27,6 @@
 #define SPC_SCAN_32	GCHEAP_SPANCLASS(4, 0)	/* 32 B, 256 slots, 1 page */
 #define SPC_NOSCAN_32	GCHEAP_SPANCLASS(4, 1)
 
-/* The kernel's view of heap address @addr. */
-static u64 *kaddr(struct gcheap *heap, unsigned long addr)
-{
-	unsigned long off = addr - heap->base, pg = off >> GCHEAP_PAGE_SHIFT;
-	struct page *page = heap->chunks[pg / GCHEAP_CHUNK_PAGES]->pages[pg % GCHEAP_CHUNK_PAGES];
-
-	return page_address(page) + (off & (GCHEAP_PAGE_SIZE - 1));
-}
-
-/* Allocate @n objects of @spc as a cache would, over as many spans as needed. */
-static void alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned long *out)
-{
-	struct gcheap *heap = test->priv;
-	unsigned int got = 0, i;
-
-	while (got < n) {
-		u64 unused[GCHEAP_SPAN_BITS_WORDS] = { 0 };
-		struct gcheap_span *span;
-		bool fresh;
-
-		span = gcheap_central_cache_span(heap, spc, NULL, &fresh);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(span));
-		for_each_set_bit(i, gcheap_span_cache_free(span), span->nelems) {
-			if (got < n)
-				out[got++] = gcheap_span_base(heap, span) + i * span->elemsize;
-			else
-				unused[i / 64] |= 1ULL << (i % 64);
-		}
-		gcheap_central_uncache_span(heap, span, unused);
-	}
-	gcheap_span_free_dead(heap);
-}
-
 static unsigned long alloc_large(struct kunit *test, size_t bytes, bool noscan)
 {
 	struct gcheap_large req = { .bytes = bytes, .flags = noscan ? GCHEAP_LARGE_NOSCAN : 0 };
@@ -116,12 +83,12 @@ static void gc_test_cycle(struct kunit *test)
 	unsigned long o[4];
 	u64 root;
 
-	alloc_objs(test, SPC_SCAN_32, 4, o);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 4, o);
 	/* A -> B -> C -> A, and D -> A with nothing pointing at D. */
-	*kaddr(heap, o[0]) = o[1];
-	*kaddr(heap, o[1]) = o[2];
-	*kaddr(heap, o[2]) = o[0];
-	*kaddr(heap, o[3]) = o[0];
+	*gcheap_test_kaddr(heap, o[0]) = o[1];
+	*gcheap_test_kaddr(heap, o[1]) = o[2];
+	*gcheap_test_kaddr(heap, o[2]) = o[0];
+	*gcheap_test_kaddr(heap, o[3]) = o[0];
 	root = o[0];
 	mark(test, &root, 1, 2);
 	KUNIT_EXPECT_TRUE(test, marked(heap, o[0]));
@@ -147,7 +114,7 @@ static void gc_test_interior(struct kunit *test)
 	unsigned long o[3];
 	u64 roots[3];
 
-	alloc_objs(test, SPC_SCAN_32, 3, o);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 3, o);
 	/* Into the middle of o[0]; one past o[1] is o[2]'s first byte. */
 	roots[0] = o[0] + 17;
 	roots[1] = o[1] + 32;
@@ -167,7 +134,7 @@ static void gc_test_free_slot(struct kunit *test)
 	unsigned long o[1];
 	u64 root;
 
-	alloc_objs(test, SPC_SCAN_32, 1, o);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 1, o);
 	/* A pointer to a free slot keeps nothing and resurrects nothing. */
 	root = o[0] + 64;
 	mark(test, &root, 1, 1);
@@ -182,9 +149,9 @@ static void gc_test_noscan(struct kunit *test)
 	unsigned long n[1], s[1];
 	u64 root;
 
-	alloc_objs(test, SPC_NOSCAN_32, 1, n);
-	alloc_objs(test, SPC_SCAN_32, 1, s);
-	*kaddr(heap, n[0]) = s[0];	/* not a pointer: the object is noscan */
+	gcheap_test_alloc_objs(test, SPC_NOSCAN_32, 1, n);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 1, s);
+	*gcheap_test_kaddr(heap, n[0]) = s[0];	/* not a pointer: the object is noscan */
 	root = n[0];
 	mark(test, &root, 1, 2);
 	KUNIT_EXPECT_TRUE(test, marked(heap, n[0]));
@@ -202,12 +169,12 @@ static void gc_test_large(struct kunit *test)
 	unsigned long s[3];
 	u64 root;
 
-	alloc_objs(test, SPC_SCAN_32, 3, s);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 3, s);
 	/* Deep in the last piece of the 1 MiB object, and one in a noscan one. */
-	*kaddr(heap, big + (1 << 20) - 8) = s[0];
-	*kaddr(heap, big + 300000) = raw + 5;
-	*kaddr(heap, raw + 64) = s[1];
-	*kaddr(heap, dead) = s[2];
+	*gcheap_test_kaddr(heap, big + (1 << 20) - 8) = s[0];
+	*gcheap_test_kaddr(heap, big + 300000) = raw + 5;
+	*gcheap_test_kaddr(heap, raw + 64) = s[1];
+	*gcheap_test_kaddr(heap, dead) = s[2];
 	root = big + 123456;
 	mark(test, &root, 1, 2);
 	KUNIT_EXPECT_TRUE(test, marked(heap, big));
@@ -231,13 +198,13 @@ static void gc_test_cached_slots(struct kunit *test)
 	u64 root;
 	bool fresh;
 
-	alloc_objs(test, SPC_SCAN_32, 2, o);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 2, o);
 	/* The span goes to a cache; its free slots are the cache's. */
 	span = gcheap_central_cache_span(heap, SPC_SCAN_32, NULL, &fresh);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
 	KUNIT_ASSERT_EQ(test, gcheap_span_base(heap, span), o[0] & ~(GCHEAP_PAGE_SIZE - 1));
 	/* A slot the cache may have handed out counts as allocated. */
-	*kaddr(heap, o[0] + 5 * 32) = o[1];
+	*gcheap_test_kaddr(heap, o[0] + 5 * 32) = o[1];
 	root = o[0] + 5 * 32;
 	mark(test, &root, 1, 1);
 	KUNIT_EXPECT_TRUE(test, marked(heap, o[0] + 5 * 32));
@@ -267,9 +234,9 @@ static void build_chain_and_tree(struct kunit *test, u64 *roots, unsigned int *t
 	KUNIT_ASSERT_NOT_NULL(test, o);
 	*total = 0;
 	for (i = 0; i < chain_spans; i++) {
-		alloc_objs(test, SPC_SCAN_32, 256, o);
+		gcheap_test_alloc_objs(test, SPC_SCAN_32, 256, o);
 		for (j = 0; j < 256; j++) {
-			*kaddr(heap, o[j]) = prev;
+			*gcheap_test_kaddr(heap, o[j]) = prev;
 			prev = o[j];
 		}
 		*total += 256;
@@ -277,9 +244,9 @@ static void build_chain_and_tree(struct kunit *test, u64 *roots, unsigned int *t
 	roots[0] = prev;
 	roots[1] = alloc_large(test, 8 * 1000, false);
 	for (i = 0; i < 4; i++) {
-		alloc_objs(test, SPC_SCAN_32, 250, o);
+		gcheap_test_alloc_objs(test, SPC_SCAN_32, 250, o);
 		for (j = 0; j < 250; j++)
-			*kaddr(heap, roots[1] + 8 * (i * 250 + j)) = o[j];
+			*gcheap_test_kaddr(heap, roots[1] + 8 * (i * 250 + j)) = o[j];
 		*total += 250;
 	}
 }
@@ -391,7 +358,7 @@ static void gc_test_unstarted_helpers(struct kunit *test)
 }
 
 /* A work buffer is one page, and the cap on them is 64 MiB. */
-static void gc_test_wbuf_size(struct kunit *test)
+static void gc_test_workbuf_size(struct kunit *test)
 {
 	struct gcheap_mark *m = gcheap_mark_create(test->priv, 1);
 	struct gcheap_gcwork w;
@@ -417,7 +384,7 @@ static void gc_test_closed_mark(struct kunit *test)
 	struct gcheap_gcwork w;
 	unsigned long o[2];
 
-	alloc_objs(test, SPC_SCAN_32, 2, o);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 2, o);
 	m = gcheap_mark_create(heap, 1);
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	gcheap_gcwork_init(&w, m);
@@ -478,7 +445,7 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_parallel),
 	KUNIT_CASE(gc_test_overflow),
 	KUNIT_CASE(gc_test_unstarted_helpers),
-	KUNIT_CASE(gc_test_wbuf_size),
+	KUNIT_CASE(gc_test_workbuf_size),
 	KUNIT_CASE(gc_test_closed_mark),
 	KUNIT_CASE(gc_test_pacer),
 	{}

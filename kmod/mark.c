@@ -74,7 +74,7 @@
 #include "arena.h"
 
 /* A work buffer fills one page exactly: kmalloc serves it from kmalloc-4k. */
-#define GCHEAP_WBUF_ENTRIES	((PAGE_SIZE - sizeof(struct list_head) - sizeof(u64)) / sizeof(u64))
+#define GCHEAP_WORKBUF_ENTRIES	((PAGE_SIZE - sizeof(struct list_head) - sizeof(u64)) / sizeof(u64))
 #define GCHEAP_MARK_MAX_BUFS	((64UL << 20) / PAGE_SIZE)	/* per cycle */
 #define GCHEAP_SCAN_PIECE	(64UL << 10)
 
@@ -85,10 +85,10 @@
 #define ENTRY_OFF_BITS		40
 #define ENTRY_OFF_MASK		((1ULL << ENTRY_OFF_BITS) - 1)
 
-struct gcheap_wbuf {
+struct gcheap_workbuf {
 	struct list_head list;
 	u64 n;
-	u64 e[GCHEAP_WBUF_ENTRIES];
+	u64 e[GCHEAP_WORKBUF_ENTRIES];
 };
 
 static unsigned int gc_workers;
@@ -112,7 +112,7 @@ struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworker
 	struct gcheap_mark *mark;
 	unsigned int i;
 
-	BUILD_BUG_ON(sizeof(struct gcheap_wbuf) != PAGE_SIZE);
+	BUILD_BUG_ON(sizeof(struct gcheap_workbuf) != PAGE_SIZE);
 	mark = kzalloc(struct_size(mark, workers, nworkers), GFP_KERNEL_ACCOUNT);
 	if (!mark)
 		return NULL;
@@ -144,7 +144,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_get);
 
 void gcheap_mark_put(struct gcheap_mark *mark)
 {
-	struct gcheap_wbuf *b, *tmp;
+	struct gcheap_workbuf *b, *tmp;
 
 	if (!refcount_dec_and_test(&mark->refs))
 		return;
@@ -166,7 +166,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_put);
  */
 void gcheap_mark_close(struct gcheap_mark *mark)
 {
-	struct gcheap_wbuf *b, *tmp;
+	struct gcheap_workbuf *b, *tmp;
 	LIST_HEAD(spare);
 
 	down_write(&mark->close_sem);
@@ -183,13 +183,13 @@ void gcheap_mark_close(struct gcheap_mark *mark)
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_close);
 
 /* An empty buffer, or NULL past the cap or without memory. */
-static struct gcheap_wbuf *wbuf_get(struct gcheap_mark *mark)
+static struct gcheap_workbuf *workbuf_get(struct gcheap_mark *mark)
 {
-	struct gcheap_wbuf *b;
+	struct gcheap_workbuf *b;
 	bool may_alloc;
 
 	spin_lock(&mark->lock);
-	b = list_first_entry_or_null(&mark->empty, struct gcheap_wbuf, list);
+	b = list_first_entry_or_null(&mark->empty, struct gcheap_workbuf, list);
 	if (b)
 		list_del(&b->list);
 	may_alloc = !b && mark->nbufs < mark->max_bufs;
@@ -212,7 +212,7 @@ static struct gcheap_wbuf *wbuf_get(struct gcheap_mark *mark)
 	return b;
 }
 
-static void wbuf_publish(struct gcheap_mark *mark, struct gcheap_wbuf *b)
+static void workbuf_publish(struct gcheap_mark *mark, struct gcheap_workbuf *b)
 {
 	spin_lock(&mark->lock);
 	if (b->n) {
@@ -229,7 +229,7 @@ static void wbuf_publish(struct gcheap_mark *mark, struct gcheap_wbuf *b)
 void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark)
 {
 	w->mark = mark;
-	w->buf = wbuf_get(mark);
+	w->buf = workbuf_get(mark);
 	w->marked_bytes = 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_init);
@@ -238,7 +238,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_init);
 void gcheap_gcwork_dispose(struct gcheap_gcwork *w)
 {
 	if (w->buf)
-		wbuf_publish(w->mark, w->buf);
+		workbuf_publish(w->mark, w->buf);
 	w->buf = NULL;
 	atomic64_add(w->marked_bytes, &w->mark->marked_bytes);
 	w->marked_bytes = 0;
@@ -247,8 +247,8 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_dispose);
 
 static void push(struct gcheap_gcwork *w, u64 e)
 {
-	if (unlikely(!w->buf || w->buf->n == GCHEAP_WBUF_ENTRIES)) {
-		struct gcheap_wbuf *b = wbuf_get(w->mark);
+	if (unlikely(!w->buf || w->buf->n == GCHEAP_WORKBUF_ENTRIES)) {
+		struct gcheap_workbuf *b = workbuf_get(w->mark);
 
 		if (!b) {
 			/* Marked, not scanned: the rescan pass finds it. */
@@ -256,7 +256,7 @@ static void push(struct gcheap_gcwork *w, u64 e)
 			return;
 		}
 		if (w->buf)
-			wbuf_publish(w->mark, w->buf);
+			workbuf_publish(w->mark, w->buf);
 		w->buf = b;
 	}
 	w->buf->e[w->buf->n++] = e;
@@ -475,7 +475,7 @@ static void scan_entry(struct gcheap_gcwork *w, u64 e)
 static bool get_work(struct gcheap_gcwork *w, u64 *e)
 {
 	struct gcheap_mark *mark = w->mark;
-	struct gcheap_wbuf *b;
+	struct gcheap_workbuf *b;
 
 	if (likely(w->buf && w->buf->n)) {
 		*e = w->buf->e[--w->buf->n];
@@ -483,7 +483,7 @@ static bool get_work(struct gcheap_gcwork *w, u64 *e)
 	}
 	spin_lock(&mark->lock);
 	for (;;) {
-		b = list_first_entry_or_null(&mark->full, struct gcheap_wbuf, list);
+		b = list_first_entry_or_null(&mark->full, struct gcheap_workbuf, list);
 		if (b) {
 			list_del(&b->list);
 			mark->nfull--;
@@ -517,19 +517,19 @@ static bool get_work(struct gcheap_gcwork *w, u64 *e)
 static void balance(struct gcheap_gcwork *w)
 {
 	struct gcheap_mark *mark = w->mark;
-	struct gcheap_wbuf *b;
+	struct gcheap_workbuf *b;
 	unsigned int half;
 
 	if (!w->buf || w->buf->n < 8 || READ_ONCE(mark->nfull) || !READ_ONCE(mark->nwait))
 		return;
-	b = wbuf_get(mark);
+	b = workbuf_get(mark);
 	if (!b)
 		return;
 	half = w->buf->n / 2;
 	memcpy(b->e, w->buf->e + w->buf->n - half, half * sizeof(u64));
 	b->n = half;
 	w->buf->n -= half;
-	wbuf_publish(mark, b);
+	workbuf_publish(mark, b);
 }
 
 static void mark_work(struct gcheap_mark *mark)

@@ -11,12 +11,12 @@
 
 struct mem_cgroup;
 
-struct gcheap_wbuf;
+struct gcheap_workbuf;
 
 /* A marker's private state (Go's gcWork): its current work buffer. */
 struct gcheap_gcwork {
 	struct gcheap_mark *mark;
-	struct gcheap_wbuf *buf;
+	struct gcheap_workbuf *buf;
 	u64 marked_bytes;	/* bytes of objects it marked, cached slots aside */
 };
 

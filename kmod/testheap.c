@@ -46,7 +46,7 @@ void gcheap_test_heap_exit(struct kunit *test)
 u64 *gcheap_test_kaddr(struct gcheap *heap, unsigned long addr)
 {
 	unsigned long off = addr - heap->base, pg = off >> GCHEAP_PAGE_SHIFT;
-	struct page *page = heap->chunks[pg / GCHEAP_CHUNK_PAGES]->pages[pg % GCHEAP_CHUNK_PAGES];
+	struct page *page = gcheap_arena_chunk(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
 
 	return page_address(page) + (off & (GCHEAP_PAGE_SIZE - 1));
 }
@@ -60,7 +60,6 @@ void gcheap_test_alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned
 	struct gcheap *heap = test->priv;
 	unsigned int got = 0, i;
 
-	mutex_lock(&heap->lock);
 	while (got < n) {
 		u64 unused[GCHEAP_SPAN_BITS_WORDS] = { 0 };
 		struct gcheap_span *span;
@@ -76,5 +75,5 @@ void gcheap_test_alloc_objs(struct kunit *test, u8 spc, unsigned int n, unsigned
 		}
 		gcheap_central_uncache_span(heap, span, unused);
 	}
-	mutex_unlock(&heap->lock);
+	gcheap_span_free_dead(heap);
 }

@@ -33,12 +33,13 @@
  * flusher's own. Once marking runs concurrently, the collector's final
  * drain must come after every thread has parked: PARK greys its leftovers
  * before the thread counts as parked, and a stopped world makes no
- * flushes. What gcheap_grey() itself needs of the world (span lookup by
- * address without a lock) is mark.c's, to be made lock-free with the span
- * tables.
+ * flushes. gcheap_grey() finds spans with the span table's lock-free
+ * lookup (arena.c).
  *
- * Locking: heap->lock, briefly, to read the phase and take the mark; no
- * lock is held while user memory is read.
+ * Locking: heap->lock, briefly, to read the phase and take the mark (to
+ * be replaced by an RCU-published mark once cycles mark concurrently: a
+ * flush every few hundred stores must not meet every other thread's on
+ * one mutex); no lock is held while user memory is read.
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -105,15 +106,11 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_wb_grey);
 /* GCHEAP_IOC_WB_FLUSH: only a thread the collector can stop has a buffer. */
 int gcheap_wb_flush(struct gcheap *heap, const struct gcheap_wb_flush *req)
 {
-	bool attached;
 	u64 *words;
 
 	if (req->flags || req->count > GCHEAP_WB_MAX)
 		return -EINVAL;
-	mutex_lock(&heap->lock);
-	attached = gcheap_m_current(heap);
-	mutex_unlock(&heap->lock);
-	if (!attached)
+	if (!gcheap_m_current(heap))
 		return -EPERM;
 	words = gcheap_wb_copy_in(req->ptrs, req->count);
 	if (IS_ERR(words))

@@ -70,11 +70,11 @@ static unsigned int span_marks(struct gcheap *heap, unsigned long addr)
 	struct gcheap_span *span;
 	unsigned int n = 0;
 
-	mutex_lock(&heap->lock);
+	rcu_read_lock();
 	span = gcheap_arena_span_of(heap, addr);
 	if (span)
 		n = bitmap_weight(gcheap_span_mark_bits(span), span->nelems);
-	mutex_unlock(&heap->lock);
+	rcu_read_unlock();
 	return n;
 }
 
@@ -185,10 +185,10 @@ static void wbuf_test_not_marking(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, finish_marking(test, m), 0ull);
 	/* Nothing kept: both objects die in the next sweep. */
 	mutex_lock(&heap->lock);
-	heap->sweepgen += 2;
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 	mutex_unlock(&heap->lock);
 	gcheap_sweep_all(heap);
-	KUNIT_EXPECT_EQ(test, heap->alloc_objects, 0ull);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_objects), 0ull);
 }
 
 /* The barrier is on in a marking phase of a CONCURRENT heap, only. */
