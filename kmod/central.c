@@ -80,12 +80,21 @@ struct hand_over {
 static void hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
 			     struct gcheap_m *owner, struct hand_over *h)
 {
+	unsigned long i;
+
 	lockdep_assert_held(&gcheap_span_central(heap, span)->lock);
 	h->nfree = span->nelems - span->alloc_count;
 	h->dirty = span->needzero;
 	span->needzero = false;
 	bitmap_complement(gcheap_span_cache_free(span), gcheap_span_alloc_bits(span),
 			  span->nelems);
+	/*
+	 * Allocate black: while a cycle marks, whatever the cache allocates
+	 * here is live for it. Atomic: markers set bits in the same words.
+	 */
+	if (gcheap_marking(heap))
+		for_each_set_bit(i, gcheap_span_cache_free(span), span->nelems)
+			set_bit(i, gcheap_span_mark_bits(span));
 	span->owner = owner;
 	span->sweepgen = gcheap_sweepgen(heap) + 3;
 	/* Last: the mark reads the state without the lock. */
@@ -224,6 +233,7 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	struct gcheap_central *c = gcheap_span_central(heap, span);
 	struct gcheap_m *owner = span->owner;
 	unsigned int nunused, ncached;
+	unsigned long i;
 
 	if (unused_arr)
 		bitmap_from_arr64(unused, unused_arr, GCHEAP_MAX_SPAN_ELEMS);
@@ -237,6 +247,10 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	spin_lock(&c->lock);
 	/* The cycle since hand-out may have freed slots the cache did not hold. */
 	gcheap_sweep_locked(heap, span);
+	/* Slots given back unused lose the mark a marking cycle gave them. */
+	if (gcheap_marking(heap))
+		for_each_set_bit(i, unused, span->nelems)
+			clear_bit(i, gcheap_span_mark_bits(span));
 	ncached = bitmap_weight(gcheap_span_cache_free(span), span->nelems);
 	bitmap_andnot(used, gcheap_span_cache_free(span), unused, span->nelems);
 	bitmap_or(gcheap_span_alloc_bits(span), gcheap_span_alloc_bits(span), used,

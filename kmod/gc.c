@@ -85,20 +85,217 @@ static void mark_finalizers(struct gcheap *heap, bool queue)
 	gcheap_mark_drain(heap->mark);
 }
 
-static void record_pause(struct gcheap *heap, u64 ns)
+/* A cycle's pauses: each one in the ring, the cycle counted once. */
+static void record_pauses(struct gcheap *heap, u64 stw1, u64 stw2)
 {
-	heap->pause_ns[heap->num_gc % GCHEAP_PAUSE_RING] = ns;
-	heap->pause_total_ns += ns;
-	heap->pause_max_ns = max(heap->pause_max_ns, ns);
+	u64 longest = max(stw1, stw2);
+
+	heap->pause_ns[heap->num_gc % GCHEAP_PAUSE_RING] = longest;
+	heap->pause_total_ns += stw1 + stw2;
+	heap->pause_max_ns = max(heap->pause_max_ns, longest);
 	heap->num_gc++;
 	heap->last_gc_ns = ktime_get_ns();
+}
+
+/*
+ * Give up a cycle whose world is stopped, after any part of its marking:
+ * the barrier off, nothing stays marked, nothing is freed, the world
+ * restarts.
+ */
+static void give_up_stopped(struct gcheap *heap)
+{
+	mutex_lock(&heap->lock);
+	heap->marking = false;
+	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
+	mutex_unlock(&heap->lock);
+	gcheap_stw_give_up(heap);
+	gcheap_span_free_dead(heap);
+}
+
+/*
+ * Every parked thread scans its stack into heap->mark; then the caller's
+ * stack, the root ranges and the queued finalizers' objects are greyed.
+ * The world is stopped. Non-zero: the cycle was given up.
+ */
+static int grey_roots(struct gcheap *heap, struct gcheap_mark *mark,
+		      const struct gcheap_gc *req)
+{
+	int ret = gcheap_stw_scan_stacks(heap, mark);
+
+	if (!ret) {
+		mark_roots(heap, &req->stack);
+		/* Roots were read short for a fatal signal: the mark is incomplete. */
+		if (fatal_signal_pending(current))
+			ret = -EINTR;
+	}
+	if (ret)
+		give_up_stopped(heap);
+	return ret;
+}
+
+/*
+ * Sweep termination: finish sweeping, stop the world, grey the roots.
+ * special_lock held. 0 with the world stopped and heap->mark holding the
+ * collector's reference to @mark; else the cycle is over, the world
+ * running and nothing changed.
+ */
+static int cycle_start(struct gcheap *heap, struct gcheap_mark *mark,
+		       const struct gcheap_gc *req)
+{
+	int ret;
+
+	ret = gcheap_stop_the_world(heap);
+	if (ret) {
+		gcheap_mark_put(mark);
+		return ret;
+	}
+	mutex_lock(&heap->lock);
+	gcheap_stw_reap(heap);
+	mutex_unlock(&heap->lock);
+	gcheap_sweep_all(heap);
+	/* From here heap->mark holds the collector's reference. */
+	return grey_roots(heap, mark, req);
+}
+
+/* Roots greyed, the world stopped: blacken what is left. */
+static int mark_finish(struct gcheap *heap, struct gcheap_mark *mark)
+{
+	gcheap_mark_drain(mark);
+	if (fatal_signal_pending(current)) {
+		give_up_stopped(heap);
+		return -EINTR;
+	}
+	return 0;
+}
+
+/*
+ * Mark termination, the world stopped and the mark done: links and
+ * finalizers, sweepgen += 2 (every span unswept), the next goal, the
+ * barrier off; then the world restarts and sweeping goes on behind it.
+ */
+static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
+		      const struct gcheap_gc *req, u64 stw1, u64 t2)
+{
+	u64 marked;
+
+	gcheap_links_clear(heap);
+	if (!xa_empty(&heap->finalizers)) {
+		mark_finalizers(heap, false);
+		mark_finalizers(heap, true);
+	}
+
+	mutex_lock(&heap->lock);
+	marked = atomic64_read(&mark->marked_bytes) + atomic64_read(&heap->cnt.cached_free_bytes);
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
+	gcheap_pacer_cycle_end(heap, marked);
+	heap->marking = false;
+	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
+	if (req->flags & GCHEAP_GC_FORCE)
+		heap->num_forced_gc++;
+	record_pauses(heap, stw1, ktime_get_ns() - t2);
+	WRITE_ONCE(heap->ctrl->gc_done, heap->ctrl->gc_done + 1);
+	gcheap_sweep_start_background(heap);
+	mutex_unlock(&heap->lock);
+	gcheap_stw_end_mark(heap);
+	gcheap_start_the_world(heap);
+	/* Spans emptied while the cycle marked waited for it to end. */
+	gcheap_span_free_dead(heap);
+}
+
+/*
+ * A concurrent cycle could not stop the world again to finish: end it
+ * with the world running. The barrier goes off first, so nothing marks
+ * any more but what is in flight; mark bits are cleared, nothing is
+ * freed. A refill in flight may still mark a slot black after the clear:
+ * at worst that object outlives its death by one cycle.
+ */
+static void abandon_running(struct gcheap *heap)
+{
+	mutex_lock(&heap->lock);
+	heap->marking = false;
+	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
+	mutex_unlock(&heap->lock);
+	gcheap_stw_end_mark(heap);
+	gcheap_mark_clear(heap);
+	gcheap_span_free_dead(heap);
+}
+
+/*
+ * A stop-the-world cycle: the whole mark with the world stopped, helped
+ * by mark workers.
+ */
+static int gc_cycle_stw(struct gcheap *heap, struct gcheap_mark *mark,
+			const struct gcheap_gc *req)
+{
+	u64 t0 = ktime_get_ns();
+	int ret;
+
+	ret = cycle_start(heap, mark, req);
+	if (!ret)
+		ret = mark_finish(heap, mark);
+	if (!ret)
+		cycle_end(heap, mark, req, 0, t0);
+	return ret;
+}
+
+/*
+ * A concurrent cycle (a CONCURRENT heap): roots greyed with the world
+ * stopped, then the world restarts with the barrier on and the heap is
+ * marked beside the program, by the caller and mark workers; the world
+ * stops again to take what the barrier recorded since (each thread hands
+ * its buffer over as it parks), rescan the stacks and root ranges (stores
+ * into them need no barrier, and a store that began before the first stop
+ * may finish after it without one), blacken what is left and end the
+ * cycle. Slots handed out while the cycle marks are black (central.c,
+ * large.c), and no span is destroyed before the end (span.c): the
+ * markers hold spans without a lock.
+ *
+ * special_lock is held only while the world is stopped: the finalizer,
+ * link and root tables may change in between. What a new root range
+ * holds was reachable at the first stop or allocated since, and is seen
+ * by the rescan.
+ */
+static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
+			       const struct gcheap_gc *req)
+{
+	u64 t0 = ktime_get_ns(), stw1, t2;
+	int ret;
+
+	ret = cycle_start(heap, mark, req);
+	if (ret)
+		return ret;
+	mutex_lock(&heap->lock);
+	heap->marking = true;
+	gcheap_wb_set_phase(heap, GCHEAP_PHASE_MARK);
+	mutex_unlock(&heap->lock);
+	stw1 = ktime_get_ns() - t0;
+	gcheap_start_the_world(heap);
+	mutex_unlock(&heap->special_lock);
+
+	gcheap_mark_drain(mark);
+
+	mutex_lock(&heap->special_lock);
+	t2 = ktime_get_ns();
+	ret = gcheap_stop_the_world(heap);
+	if (ret) {
+		abandon_running(heap);
+		return ret;
+	}
+	mutex_lock(&heap->lock);
+	gcheap_wb_set_phase(heap, GCHEAP_PHASE_MARKTERM);
+	mutex_unlock(&heap->lock);
+	ret = grey_roots(heap, mark, req);
+	if (!ret)
+		ret = mark_finish(heap, mark);
+	if (!ret)
+		cycle_end(heap, mark, req, stw1, t2);
+	return ret;
 }
 
 /* One cycle, gc_mutex held. */
 static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 {
 	struct gcheap_mark *mark;
-	u64 t0, marked;
 	int ret;
 
 	mark = gcheap_mark_create(heap, gcheap_mark_workers());
@@ -112,51 +309,10 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 		gcheap_mark_put(mark);
 		return ret;
 	}
-	t0 = ktime_get_ns();
-	ret = gcheap_stop_the_world(heap);
-	if (ret) {
-		gcheap_mark_put(mark);
-		goto out;
-	}
-	mutex_lock(&heap->lock);
-	gcheap_stw_reap(heap);
-	mutex_unlock(&heap->lock);
-	gcheap_sweep_all(heap);
-
-	/* From here heap->mark holds the collector's reference. */
-	ret = gcheap_stw_scan_stacks(heap, mark);
-	if (!ret) {
-		mark_roots(heap, &req->stack);
-		gcheap_mark_drain(mark);
-		/* Roots were read short for a fatal signal: the mark is incomplete. */
-		if (fatal_signal_pending(current))
-			ret = -EINTR;
-	}
-	if (ret) {
-		gcheap_stw_give_up(heap);
-		goto out;
-	}
-	gcheap_links_clear(heap);
-	if (!xa_empty(&heap->finalizers)) {
-		mark_finalizers(heap, false);
-		mark_finalizers(heap, true);
-	}
-
-	mutex_lock(&heap->lock);
-	marked = atomic64_read(&mark->marked_bytes) + atomic64_read(&heap->cnt.cached_free_bytes);
-	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
-	gcheap_pacer_cycle_end(heap, marked);
-	/* Mark termination: the barrier goes off while the world is stopped. */
-	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
-	if (req->flags & GCHEAP_GC_FORCE)
-		heap->num_forced_gc++;
-	record_pause(heap, ktime_get_ns() - t0);
-	WRITE_ONCE(heap->ctrl->gc_done, heap->ctrl->gc_done + 1);
-	gcheap_sweep_start_background(heap);
-	mutex_unlock(&heap->lock);
-	gcheap_stw_end_mark(heap);
-	gcheap_start_the_world(heap);
-out:
+	if (READ_ONCE(heap->ctrl->gc_mode) == GCHEAP_MODE_CONCURRENT)
+		ret = gc_cycle_concurrent(heap, mark, req);
+	else
+		ret = gc_cycle_stw(heap, mark, req);
 	if (ret) {
 		mutex_lock(&heap->lock);
 		heap->stw_timeouts += ret == -ETIMEDOUT;

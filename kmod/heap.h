@@ -98,6 +98,7 @@ struct gcheap {
 	atomic_t nparked, nscanning;
 	/* The cycle's mark from its scan phase on, under lock: the collector's reference. */
 	struct gcheap_mark *mark;
+	bool marking;			/* a cycle marks: no span is destroyed, under lock */
 	struct work_struct sweep_work;	/* the background sweeper */
 
 	struct list_head roots;		/* struct gcheap_root_range, under special_lock */
@@ -129,6 +130,16 @@ struct gcheap *gcheap_create(void);
 void gcheap_destroy(struct gcheap *heap);
 int gcheap_check_owner(const struct gcheap *heap);
 void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st);
+
+/*
+ * A cycle marks while the world runs (a CONCURRENT heap): slots handed
+ * out are black. Changes only with the world stopped, so a refill, which
+ * a stop waits for, sees one value throughout.
+ */
+static inline bool gcheap_marking(const struct gcheap *heap)
+{
+	return heap->ctrl && READ_ONCE(heap->ctrl->gc_phase) != GCHEAP_PHASE_OFF;
+}
 
 static inline u32 gcheap_sweepgen(const struct gcheap *heap)
 {

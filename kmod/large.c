@@ -58,6 +58,9 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	spin_lock(&c->lock);
 	/* Created after the last mark: swept for this cycle already. */
 	span->sweepgen = gcheap_sweepgen(heap);
+	/* Allocate black while a cycle marks (central.c). */
+	if (gcheap_marking(heap))
+		set_bit(0, gcheap_span_mark_bits(span));
 	list_add(&span->list, &c->full[gcheap_swept_idx(span->sweepgen)]);
 	WRITE_ONCE(span->state, GCHEAP_SPAN_INUSE);
 	spin_unlock(&c->lock);

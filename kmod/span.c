@@ -79,12 +79,20 @@ void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
 	kfree_rcu(span, rcu);
 }
 
+/*
+ * Destroy the DEAD spans, unless a cycle marks: its markers hold spans
+ * found without a lock and may still be scanning one, so they wait for
+ * the cycle's end (gc.c), their pages unused meanwhile.
+ */
 static void destroy_dead_locked(struct gcheap *heap)
 {
-	struct llist_node *list = llist_del_all(&heap->dead_spans);
 	struct gcheap_span *span, *tmp;
+	struct llist_node *list;
 
 	lockdep_assert_held(&heap->lock);
+	if (heap->marking)
+		return;
+	list = llist_del_all(&heap->dead_spans);
 	llist_for_each_entry_safe(span, tmp, list, dead)
 		gcheap_span_destroy(heap, span);
 }

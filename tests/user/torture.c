@@ -22,6 +22,11 @@
  * of spans of every class it has used and the bounds are about the
  * collector, not about the cache.
  *
+ * Built as torture_conc (TORTURE_CONCURRENT), the heap is opened in the
+ * concurrent mode: collections mark while the other threads keep
+ * rewiring their graphs, every pointer store into an object going through
+ * the write barrier (GCH_STORE), as in both builds.
+ *
  * GCHEAP_TORTURE_SEED sets the seed (printed first; a thread's own choices
  * follow from it, the interleaving of threads does not). GCHEAP_SOAK=1
  * runs longer; GCHEAP_TORTURE_ROUNDS (collections per thread) and
@@ -589,7 +594,7 @@ static void *obj_new(struct tctx *ctx, struct snode *n, bool scan, unsigned int 
 	h->id = id;
 	h->seed = n->seed;
 	for (j = 0; j < nslots; j++)
-		h->slot[j] = NULL;
+		GCH_STORE(h->slot[j], NULL);
 	n->sum = fill_payload(p, n);
 	n->addr = (uintptr_t)p;
 	ctx->bytes += size;
@@ -828,7 +833,7 @@ static void store_slot(struct tctx *ctx, struct graph *g, int32_t pi, unsigned i
 
 	reading = pn;
 	reading_what = g->name;
-	h->slot[j] = p ? (char *)p + off : NULL;
+	GCH_STORE(h->slot[j], p ? (char *)p + off : NULL);
 	reading = NULL;
 	if (pn->child[j] >= 0)
 		g->dirty = true;
@@ -1126,8 +1131,8 @@ static NOINLINE void *build_trio(struct tctx *ctx, struct snode *t, uintptr_t *s
 	if (!r)
 		return NULL;
 	off = pick_off(ctx, t[2].size, 100);
-	((struct hdr *)r)->slot[0] = a;
-	((struct hdr *)r)->slot[1] = (char *)b + off;
+	GCH_STORE(((struct hdr *)r)->slot[0], a);
+	GCH_STORE(((struct hdr *)r)->slot[1], (char *)b + off);
 	slot[0] = (uintptr_t)a;
 	slot[1] = (uintptr_t)b + off;
 	*bytes = (uint64_t)t[0].size + t[1].size + t[2].size;
@@ -1248,7 +1253,7 @@ static NOINLINE void op_fin(struct tctx *ctx)
 		return;
 	}
 	coff = pick_off(ctx, g->n[ci].size, 30);
-	((struct hdr *)f)->slot[0] = (char *)c + coff;
+	GCH_STORE(((struct hdr *)f)->slot[0], (char *)c + coff);
 	g->n[fi].child[0] = ci;
 	g->n[fi].coff[0] = coff;
 	g->n[fi].pinned = g->n[ci].pinned = 1;
@@ -1681,6 +1686,7 @@ int main(void)
 	struct tctx *t[NTHREADS], *mc;
 	struct gch_heap_info info;
 	struct gch_stats st0 = { 0 }, st1 = { 0 };
+	struct gch_options opts = { 0 };
 	uint64_t total = 0, nalloc = 0, nlarge = 0, nscan = 0, probes = 0, moves = 0;
 	uint64_t shared_checked = 0, iroots = 0, iedges = 0;
 	unsigned int shared_bad = 0, carry_bad = 0, probe_bad = 0, alloc_fail = 0;
@@ -1706,7 +1712,10 @@ int main(void)
 		 (unsigned long long)cfg.seed, NTHREADS, cfg.rounds,
 		 (unsigned long long)(cfg.total / MiB));
 
-	if (!ok(gch_init(NULL) == 0, "gch_init"))
+#ifdef TORTURE_CONCURRENT
+	opts.flags = GCH_INIT_CONCURRENT;
+#endif
+	if (!ok(gch_init(&opts) == 0, "gch_init%s", opts.flags ? " (concurrent mode)" : ""))
 		return tap_done();
 	memset(&info, 0, sizeof(info));
 	k = gch_heap_info(&info);
