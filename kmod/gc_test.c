@@ -23,6 +23,7 @@
 #include "mark.h"
 #include "sweep.h"
 #include "pacer.h"
+#include "wbuf.h"
 
 #define SPC_SCAN_32	GCHEAP_SPANCLASS(4, 0)	/* 32 B, 256 slots, 1 page */
 #define SPC_NOSCAN_32	GCHEAP_SPANCLASS(4, 1)
@@ -435,6 +436,73 @@ static void gc_test_pacer(struct kunit *test)
 	mutex_unlock(&heap->lock);
 }
 
+static void set_phase(struct gcheap *heap, u32 phase)
+{
+	mutex_lock(&heap->lock);
+	gcheap_wb_set_phase(heap, phase);
+	heap->marking = phase != GCHEAP_PHASE_OFF;
+	mutex_unlock(&heap->lock);
+}
+
+/*
+ * While a cycle marks concurrently: every slot handed to a cache is black,
+ * a slot given back unused loses its mark, a new large object is black,
+ * and a span emptied meanwhile keeps its descriptor and pages until the
+ * cycle ends (markers hold spans without a lock).
+ */
+static void gc_test_allocate_black(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_span_return ret = { 0 };
+	struct gcheap_span *span, *got;
+	unsigned long o[1], large, free_pages;
+	unsigned int i, kept = 0;
+	bool fresh;
+
+	/* An object from before the cycle, alone in its span. */
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 1, o);
+	set_phase(heap, GCHEAP_PHASE_MARK);
+
+	span = gcheap_central_cache_span(heap, SPC_NOSCAN_32, NULL, &fresh);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
+	KUNIT_EXPECT_TRUE(test, bitmap_equal(gcheap_span_mark_bits(span),
+					     gcheap_span_cache_free(span), span->nelems));
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_mark_bits(span), span->nelems), 256u);
+	/* Give it back having used slots 0..4: only they stay black. */
+	ret.base = gcheap_span_base(heap, span);
+	for (i = 5; i < span->nelems; i++)
+		ret.free[i / 64] |= 1ULL << (i % 64);
+	got = gcheap_central_check_return(heap, NULL, &ret);
+	KUNIT_ASSERT_PTR_EQ(test, got, span);
+	gcheap_central_uncache_span(heap, span, ret.free);
+	for (i = 0; i < span->nelems; i++)
+		kept += test_bit(i, gcheap_span_mark_bits(span)) && i < 5;
+	KUNIT_EXPECT_EQ(test, kept, 5u);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_mark_bits(span), span->nelems), 5u);
+
+	large = alloc_large(test, 3 * GCHEAP_PAGE_SIZE, false);
+	KUNIT_EXPECT_TRUE(test, gcheap_marked(heap, large));
+	KUNIT_EXPECT_FALSE(test, gcheap_marked(heap, o[0]));
+
+	/* Freed empty while marking: DEAD, its pages still in use. */
+	free_pages = heap->pa.free_pages;
+	rcu_read_lock();
+	span = gcheap_arena_span_of(heap, o[0]);
+	KUNIT_ASSERT_NOT_NULL(test, span);
+	KUNIT_EXPECT_EQ(test, gcheap_central_free_object(heap, span, 0), 0);
+	rcu_read_unlock();
+	gcheap_span_free_dead(heap);
+	KUNIT_EXPECT_EQ(test, span->state, GCHEAP_SPAN_DEAD);
+	KUNIT_EXPECT_EQ(test, heap->pa.free_pages, free_pages);
+	/* The cycle ends: the span goes, and allocation is white again. */
+	set_phase(heap, GCHEAP_PHASE_OFF);
+	gcheap_span_free_dead(heap);
+	KUNIT_EXPECT_EQ(test, heap->pa.free_pages, free_pages + 1);
+	span = gcheap_central_cache_span(heap, SPC_NOSCAN_32, NULL, &fresh);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_mark_bits(span), span->nelems), 5u);
+}
+
 static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_cycle),
 	KUNIT_CASE(gc_test_interior),
@@ -448,6 +516,7 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_workbuf_size),
 	KUNIT_CASE(gc_test_closed_mark),
 	KUNIT_CASE(gc_test_pacer),
+	KUNIT_CASE(gc_test_allocate_black),
 	{}
 };
 
