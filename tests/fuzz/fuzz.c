@@ -32,6 +32,10 @@
  *
  * Usage: fuzz [-s SEED] [-n OPS] [-o OPS_PER_CHILD] [-t MAX_THREADS]
  *             [-j PARALLEL] [-c CHILD] [-k 0|1]
+ * -n OPS is the operations to run in all: children of OPS_PER_CHILD
+ * operations each are started until that many have run (a child that
+ * dies early, as many do, runs fewer than it planned), and a run that
+ * cannot get there (children dying at once, again and again) says so.
  * Environment: GCHEAP_FUZZ_SEED, GCHEAP_FUZZ_OPS, GCHEAP_FUZZ_THREADS,
  * GCHEAP_FUZZ_KILL (as -s, -n, -t, -k); GCHEAP_SOAK=1 runs a million
  * operations. -k 0 (GCHEAP_FUZZ_KILL=0) leaves out every death
@@ -1613,6 +1617,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	unsigned long total = 3000, per_child = 100, ops_done = 0;
 	int max_threads = MAX_THREADS, parallel = 2, only = -1, opt, nchild, started = 0, done = 0;
+	int max_child;
 	int bad_deaths = 0, unkillable = 0, stuck = 0, parent_kills = 0, own_ends = 0, viol = 0, good_st = 0;
 	bool have_seed = false, kill_scen = true;
 	struct running run[8] = { 0 };
@@ -1655,9 +1660,14 @@ int main(int argc, char **argv)
 		per_child = 1;
 	if (!have_seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	/*
+	 * Children planned; more are started while the ops run fall short,
+	 * up to four times as many (a child runs most of its plan on average).
+	 */
 	nchild = (total + per_child - 1) / per_child;
-	printf("# fuzz: seed %#" PRIx64 ", %lu ops in %d children of %lu, up to %d threads, "
-	       "%d at a time%s\n", seed, total, nchild, per_child, max_threads, parallel,
+	max_child = only >= 0 ? nchild : 4 * nchild + 16;
+	printf("# fuzz: seed %#" PRIx64 ", %lu ops in children of %lu, up to %d threads, "
+	       "%d at a time%s\n", seed, total, per_child, max_threads, parallel,
 	       kill_scen ? "" : ", no scan-kill scenarios");
 	printf("# replay: fuzz -s %#" PRIx64 " -n %lu -o %lu -t %d -k %d (one child: add -c N; "
 	       "-t 1 replays exactly)\n", seed, total, per_child, max_threads, kill_scen);
@@ -1680,7 +1690,8 @@ int main(int argc, char **argv)
 		pid_t pid;
 
 		/* Start children while there is room. */
-		while (started < nchild && done + parallel > started) {
+		while (started < max_child && done + parallel > started &&
+		       (only >= 0 || ops_done + (started - done) * per_child < total)) {
 			int idx = started++;
 			struct running *ru;
 
@@ -1694,7 +1705,8 @@ int main(int argc, char **argv)
 			ru = &run[slot];
 			ru->idx = idx;
 			ru->p = plan_child(seed, idx, max_threads,
-					   idx == nchild - 1 ? total - (unsigned long)idx * per_child : per_child,
+					   only >= 0 && idx == nchild - 1 ?
+					   total - (unsigned long)idx * per_child : per_child,
 					   kill_scen);
 			if (!ru->sh)
 				ru->sh = mmap(NULL, sizeof(struct shared), PROT_READ | PROT_WRITE,
@@ -1709,7 +1721,8 @@ int main(int argc, char **argv)
 						 kill_scen));
 			}
 		}
-		if (done >= nchild)
+		if (done == started &&
+		    (started >= max_child || only >= 0 || ops_done >= total))
 			break;
 		pid = waitpid(-1, &st, WNOHANG);
 		if (pid <= 0) {
@@ -1815,8 +1828,10 @@ int main(int argc, char **argv)
 			printf(" %s %lu (%lu)", op_name(k), calls[k], successes[k]);
 	printf("\n");
 	ok(bad_deaths == 0, "fuzz seed %#" PRIx64 ": %lu ops in %d children (%d ended themselves, "
-	   "%d killed by the parent), none died unexpectedly", seed, ops_done, nchild, own_ends,
+	   "%d killed by the parent), none died unexpectedly", seed, ops_done, started, own_ends,
 	   parent_kills);
+	ok(only >= 0 || ops_done >= total, "the run got through the %lu ops asked for (%lu)",
+	   total, ops_done);
 	ok(viol == 0, "no call succeeded or failed where it must not (%d violations)", viol);
 	ok(stuck == 0, "no child got stuck (%d did)", stuck);
 	ok(unkillable == 0, "every child could be killed");
