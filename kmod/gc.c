@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A collection cycle (Go's mgc), stop-the-world: the thread that asks for
- * it (GCHEAP_IOC_GC) runs it, in its own process context, helped by mark
+ * A collection cycle (Go's mgc): the thread that asks for it
+ * (GCHEAP_IOC_GC) runs it, in its own process context, helped by mark
  * workers in kernel threads.
  *
  *  1. sweep termination: finish the last cycle's sweeping, world running;
@@ -11,15 +11,18 @@
  *     its own, the root ranges and the queued finalizers' objects; a
  *     thread that does not scan in time, or a fatal signal, gives the
  *     cycle up here (nothing marked stays marked, nothing is freed);
- *  4. mark (mark.c), then links and finalizers (finalizer.c), mark again;
- *  5. mark termination: sweepgen += 2, which makes every span unswept;
- *     the pacer sets the next goal from the bytes marked; start the world;
+ *  4. mark (mark.c): a STW heap with the world still stopped; a
+ *     CONCURRENT heap restarts the world with the barrier on and marks
+ *     beside the program, then stops it again (mark termination) to take
+ *     the barrier's buffers, rescan stacks and root ranges and finish;
+ *  5. links and finalizers (finalizer.c), mark again; sweepgen += 2,
+ *     which makes every span unswept; the pacer sets the next goal from
+ *     the bytes marked; the barrier off; start the world;
  *  6. sweep in the background (sweep.c), or here for gch_collect.
  *
- * Locking: gc_mutex for the whole cycle (one at a time), special_lock from
- * the stop to the restart, heap->lock in short sections.
- */
-#include <linux/slab.h>
+ * Locking: gc_mutex for the whole cycle (one at a time), special_lock
+ * while the world is stopped, heap->lock in short sections.
+ */#include <linux/slab.h>
 #include <linux/ktime.h>
 #include <linux/sched/signal.h>
 #include <linux/export.h>

@@ -48,14 +48,21 @@
  * orders it against a scanner greying a piece it has read), after which a
  * late scanner touches nothing but its own reference.
  *
- * Invariants: marking runs only while every attached thread is parked and
- * the collector holds gc_mutex, so spans are neither created, destroyed nor
- * changed but for their mark bits (nothing is left unswept to sweep).
- * Spans are found with the span table's lock-free lookup (arena.c); mark
- * bits are set with atomic bit operations, and are all clear between
- * cycles (sweeping clears them; a
- * cycle given up clears them with gcheap_mark_clear()). Heap memory is read
- * through the kernel's mapping only.
+ * Invariants: a cycle marks under gc_mutex, with every attached thread
+ * parked (a STW heap), or beside the running program between the two
+ * stops of a concurrent cycle (gc.c). Either way no span is destroyed
+ * while it marks (span.c) and nothing is left unswept, so a span a marker
+ * finds without a lock (the span table's lock-free lookup, arena.c) stays
+ * valid, and only its mark bits and, for spans handed out or given back,
+ * its state and cache bits change under it: slots handed out while a
+ * cycle marks are black already, and a conservative marker that reads
+ * the other bits mid-change at worst keeps an object one cycle more.
+ * Heap words are read once each (READ_ONCE), whatever a mutator stores
+ * beside; what it stores while the barrier is on is shaded by the
+ * barrier. Mark bits are set and cleared with atomic bit operations, and
+ * are all clear between cycles (sweeping clears them; a cycle given up
+ * clears them with gcheap_mark_clear()). Heap memory is read through the
+ * kernel's mapping only.
  */
 #include <linux/bitmap.h>
 #include <linux/mm.h>

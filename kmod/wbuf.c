@@ -22,8 +22,9 @@
  * parked (the library rereads it when it leaves a park; restarting the
  * world is a release of stw_seq, which orders these writes before it).
  * wb_enabled is never 1 for a STW heap. The mode is fixed before the heap
- * is mapped and before any thread attaches. Today every cycle marks with
- * the world stopped and the phase stays OFF, so a flush only validates.
+ * is mapped and before any thread attaches. A STW heap's phase stays OFF,
+ * so a flush there only validates; a CONCURRENT heap's cycles mark with
+ * the world running (gc.c).
  *
  * Concurrency: nothing here relies on the world being stopped. The mark is
  * taken with a reference under heap->lock, as a parked thread's stack scan

@@ -300,8 +300,8 @@ struct gcheap_ctrl {
  * while every attached thread is parked (the world is stopped), so a
  * thread reads them again when it returns from GCHEAP_IOC_PARK or
  * GCHEAP_IOC_GC and after it attaches, and at no other time.
- * Today every cycle marks with the world stopped: the phase stays OFF and
- * the barrier off.
+ * A STW heap's phase stays OFF; a CONCURRENT heap's is MARK from the end
+ * of a cycle's first stop to its second.
  */
 #define GCHEAP_PHASE_OFF	0	/* no cycle is marking */
 #define GCHEAP_PHASE_MARK	1	/* concurrent mark: barrier on */
@@ -478,9 +478,10 @@ struct gcheap_setgc {
  *              into stacks, registers, TLS and root ranges need none:
  *              those are scanned with the world stopped.
  *
- * Today both modes collect with the world stopped; the mode is recorded
- * (ctrl->gc_mode) for concurrent marking, which will turn the barrier on
- * for CONCURRENT heaps only.
+ * A STW heap is marked with the world stopped. A CONCURRENT heap stops the
+ * world twice per cycle, to grey the roots and, at mark termination, to
+ * take the barrier's buffers and rescan stacks and root ranges; between
+ * the two the heap is marked while the program runs, the barrier on.
  *
  * While ctrl->wb_enabled is 1 a store records the slot's old value and the
  * new value in a per-thread buffer; a full buffer is handed over with

@@ -28,7 +28,8 @@
  * in the thread's registers or stack, which the stop scans, but the old
  * value it overwrites is not shaded; a collector that relies on the
  * deletion half (stacks scanned once, at the start) must also rescan
- * stacks at mark termination, as PARK does today, or close that window.
+ * stacks at mark termination, as the module does (gc.c), or close that
+ * window.
  *
  * Async-signal safety: the stop handler reads the buffer (count, then
  * words) and empties it after a successful park, interrupting this code

@@ -51,11 +51,11 @@ struct gch_options {
 /*
  * The program stores every pointer into a heap object with gch_store(),
  * GCH_STORE() or gch_memmove() (see "Write barrier" below), so the heap
- * may one day be marked while the program runs (the concurrent mode).
- * Without it the heap is stop-the-world: what the libgc layer (gc.h)
- * always gets, and any heap opened on first use. Today both modes collect
- * with the world stopped. No environment variable sets it: only the
- * program knows whether it keeps the promise.
+ * is marked while the program runs (the concurrent mode: the world stops
+ * only to start and to end each cycle's mark). Without it the heap is
+ * stop-the-world: what the libgc layer (gc.h) always gets, and any heap
+ * opened on first use. No environment variable sets it: only the program
+ * knows whether it keeps the promise.
  */
 #define GCH_INIT_CONCURRENT	1u
 
