@@ -503,6 +503,49 @@ static void gc_test_allocate_black(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_mark_bits(span), span->nelems), 5u);
 }
 
+/*
+ * Termination with work in flight: after the concurrent drain is done, a
+ * thread's barrier buffer still greys an object (a flush, or its park at
+ * mark termination); the final drain must blacken what it reaches.
+ */
+static void gc_test_work_after_drain(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_mark *m = gcheap_mark_create(heap, 2);
+	unsigned long o[4];
+	u64 word;
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 4, o);
+	/* o0 -> o1 reached by the first drain; o2 -> o3 only by the barrier. */
+	*gcheap_test_kaddr(heap, o[0]) = o[1];
+	*gcheap_test_kaddr(heap, o[2]) = o[3];
+	mutex_lock(&heap->lock);
+	heap->mark = m;
+	mutex_unlock(&heap->lock);
+	set_phase(heap, GCHEAP_PHASE_MARK);
+	word = o[0];
+	gcheap_wb_grey(heap, &word, 1);
+	gcheap_mark_drain(m);
+	KUNIT_EXPECT_TRUE(test, gcheap_marked(heap, o[1]));
+	KUNIT_EXPECT_FALSE(test, gcheap_marked(heap, o[2]));
+
+	word = o[2];
+	gcheap_wb_grey(heap, &word, 1);
+	KUNIT_EXPECT_TRUE(test, gcheap_marked(heap, o[2]));
+	KUNIT_EXPECT_FALSE(test, gcheap_marked(heap, o[3]));
+	gcheap_mark_drain(m);
+	KUNIT_EXPECT_TRUE(test, gcheap_marked(heap, o[3]));
+
+	set_phase(heap, GCHEAP_PHASE_OFF);
+	mutex_lock(&heap->lock);
+	heap->mark = NULL;
+	mutex_unlock(&heap->lock);
+	gcheap_mark_close(m);
+	gcheap_mark_put(m);
+	gcheap_mark_clear(heap);
+}
+
 static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_cycle),
 	KUNIT_CASE(gc_test_interior),
@@ -517,6 +560,7 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_closed_mark),
 	KUNIT_CASE(gc_test_pacer),
 	KUNIT_CASE(gc_test_allocate_black),
+	KUNIT_CASE(gc_test_work_after_drain),
 	{}
 };
 
