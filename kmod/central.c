@@ -97,8 +97,8 @@ static void hand_over_locked(struct gcheap *heap, struct gcheap_span *span,
 			set_bit(i, gcheap_span_mark_bits(span));
 	span->owner = owner;
 	span->sweepgen = gcheap_sweepgen(heap) + 3;
-	/* Last: the mark reads the state without the lock. */
-	WRITE_ONCE(span->state, GCHEAP_SPAN_CACHED);
+	/* Last: markers read the state without the lock (mark.c). */
+	smp_store_release(&span->state, GCHEAP_SPAN_CACHED);
 }
 
 static struct gcheap_span *take_partial(struct gcheap *heap, struct gcheap_central *c,
@@ -232,7 +232,8 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	DECLARE_BITMAP(unused, GCHEAP_MAX_SPAN_ELEMS);
 	struct gcheap_central *c = gcheap_span_central(heap, span);
 	struct gcheap_m *owner = span->owner;
-	unsigned int nunused, ncached;
+	u64 elemsize = span->elemsize;
+	unsigned int nunused, ncached, nblack = 0;
 	unsigned long i;
 
 	if (unused_arr)
@@ -247,27 +248,37 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	spin_lock(&c->lock);
 	/* The cycle since hand-out may have freed slots the cache did not hold. */
 	gcheap_sweep_locked(heap, span);
-	/* Slots given back unused lose the mark a marking cycle gave them. */
-	if (gcheap_marking(heap))
-		for_each_set_bit(i, unused, span->nelems)
-			clear_bit(i, gcheap_span_mark_bits(span));
 	ncached = bitmap_weight(gcheap_span_cache_free(span), span->nelems);
 	bitmap_andnot(used, gcheap_span_cache_free(span), unused, span->nelems);
+	if (gcheap_marking(heap)) {
+		/* Slots given back unused lose the mark a marking cycle gave them. */
+		for_each_set_bit(i, unused, span->nelems)
+			clear_bit(i, gcheap_span_mark_bits(span));
+		/*
+		 * Used slots marked (black, or reached) leave cached_free_bytes,
+		 * which the cycle counts as live: the cycle counts them now.
+		 */
+		for_each_set_bit(i, used, span->nelems)
+			nblack += test_bit(i, gcheap_span_mark_bits(span));
+	}
 	bitmap_or(gcheap_span_alloc_bits(span), gcheap_span_alloc_bits(span), used,
 		  span->nelems);
 	span->alloc_count = bitmap_weight(gcheap_span_alloc_bits(span), span->nelems);
 	nunused = bitmap_weight(unused, span->nelems);
 	span->owner = NULL;
 	span->sweepgen = gcheap_sweepgen(heap);
-	WRITE_ONCE(span->state, GCHEAP_SPAN_INUSE);
+	/* Bits first: a marker that sees INUSE sees the slots it took over. */
+	smp_store_release(&span->state, GCHEAP_SPAN_INUSE);
+	/* May kill the span: nothing of it is read after the unlock. */
 	gcheap_central_put_locked(heap, span);
 	spin_unlock(&c->lock);
 
-	atomic64_sub((u64)ncached * span->elemsize, &heap->cnt.cached_free_bytes);
+	atomic64_add((u64)nblack * elemsize, &heap->cnt.black_bytes);
+	atomic64_sub((u64)ncached * elemsize, &heap->cnt.cached_free_bytes);
 	atomic64_dec(&heap->cnt.spans_cached);
-	atomic64_sub((u64)nunused * span->elemsize, &heap->cnt.alloc_bytes);
+	atomic64_sub((u64)nunused * elemsize, &heap->cnt.alloc_bytes);
 	atomic64_sub(nunused, &heap->cnt.alloc_objects);
-	gcheap_pacer_note_alloc(heap, -(s64)nunused * span->elemsize);
+	gcheap_pacer_note_alloc(heap, -(s64)nunused * elemsize);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_uncache_span);
 

@@ -275,13 +275,16 @@ static int churn_fn(void *arg)
 				gcheap_central_uncache_span(heap, span[i], ret.free);
 		}
 		gcheap_span_free_dead(heap);
-		/* Nothing marked: a cycle's end makes every object garbage. */
+		/*
+		 * Nothing marked: a cycle's end makes every object garbage.
+		 * As a cycle does, everything is swept before sweepgen moves;
+		 * after it, refills and the lookups below sweep on demand.
+		 */
 		if (r % 4 == 3) {
+			gcheap_sweep_all(heap);
 			mutex_lock(&heap->lock);
 			WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 			mutex_unlock(&heap->lock);
-			if (r % 8 == 3)
-				gcheap_sweep_all(heap);
 		}
 		cond_resched();
 	}
@@ -316,6 +319,9 @@ static void central_test_lockless_lookup(struct kunit *test)
 				       span->spanclass != SPC_48;
 				spin_lock(&c->lock);
 				state = span->state;
+				/* A span in use is in the table: it leaves only DEAD. */
+				if (state == GCHEAP_SPAN_INUSE || state == GCHEAP_SPAN_CACHED)
+					bad += gcheap_arena_span_at(heap, pg) != span;
 				spin_unlock(&c->lock);
 				bad += state > GCHEAP_SPAN_DEAD;
 			}
@@ -330,6 +336,7 @@ static void central_test_lockless_lookup(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bad, 0ul);
 	KUNIT_EXPECT_GT(test, found, 0ul);
 	/* Everything given back and swept: no span, no page is left. */
+	gcheap_sweep_all(heap);
 	mutex_lock(&heap->lock);
 	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 	mutex_unlock(&heap->lock);

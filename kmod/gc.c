@@ -105,14 +105,25 @@ static void record_pauses(struct gcheap *heap, u64 stw1, u64 stw2)
  * the barrier off, nothing stays marked, nothing is freed, the world
  * restarts.
  */
+/*
+ * The mark is closed (no marker or greyer is left): spans may be
+ * destroyed again, and those emptied meanwhile are.
+ */
+static void release_spans(struct gcheap *heap)
+{
+	mutex_lock(&heap->lock);
+	heap->hold_spans = false;
+	mutex_unlock(&heap->lock);
+	gcheap_span_free_dead(heap);
+}
+
 static void give_up_stopped(struct gcheap *heap)
 {
 	mutex_lock(&heap->lock);
-	heap->marking = false;
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	mutex_unlock(&heap->lock);
 	gcheap_stw_give_up(heap);
-	gcheap_span_free_dead(heap);
+	release_spans(heap);
 }
 
 /*
@@ -145,6 +156,7 @@ static int grey_roots(struct gcheap *heap, struct gcheap_mark *mark,
 static int cycle_start(struct gcheap *heap, struct gcheap_mark *mark,
 		       const struct gcheap_gc *req)
 {
+	bool dirty;
 	int ret;
 
 	ret = gcheap_stop_the_world(heap);
@@ -156,6 +168,15 @@ static int cycle_start(struct gcheap *heap, struct gcheap_mark *mark,
 	gcheap_stw_reap(heap);
 	mutex_unlock(&heap->lock);
 	gcheap_sweep_all(heap);
+	mutex_lock(&heap->lock);
+	heap->hold_spans = true;
+	dirty = heap->marks_dirty;
+	heap->marks_dirty = false;
+	atomic64_set(&heap->cnt.black_bytes, 0);
+	mutex_unlock(&heap->lock);
+	/* A cycle that ended with the world running may have left marks. */
+	if (dirty)
+		gcheap_mark_clear(heap);
 	/* From here heap->mark holds the collector's reference. */
 	return grey_roots(heap, mark, req);
 }
@@ -188,10 +209,12 @@ static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 	}
 
 	mutex_lock(&heap->lock);
-	marked = atomic64_read(&mark->marked_bytes) + atomic64_read(&heap->cnt.cached_free_bytes);
+	/* Live: what was marked, what caches hold, what was allocated black. */
+	marked = atomic64_read(&mark->marked_bytes) +
+		 atomic64_read(&heap->cnt.cached_free_bytes) +
+		 atomic64_read(&heap->cnt.black_bytes);
 	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
 	gcheap_pacer_cycle_end(heap, marked);
-	heap->marking = false;
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	if (req->flags & GCHEAP_GC_FORCE)
 		heap->num_forced_gc++;
@@ -202,25 +225,27 @@ static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 	gcheap_stw_end_mark(heap);
 	gcheap_start_the_world(heap);
 	/* Spans emptied while the cycle marked waited for it to end. */
-	gcheap_span_free_dead(heap);
+	release_spans(heap);
 }
 
 /*
  * A concurrent cycle could not stop the world again to finish: end it
- * with the world running. The barrier goes off first, so nothing marks
- * any more but what is in flight; mark bits are cleared, nothing is
- * freed. A refill in flight may still mark a slot black after the clear:
- * at worst that object outlives its death by one cycle.
+ * with the world running, nothing freed. The phase goes OFF first, so no
+ * greying starts any more; closing the mark waits for greying in
+ * progress. Mark bits cannot be cleared now (a refill in flight may still
+ * set its black bits after a pass): the next cycle clears them once the
+ * world is stopped, before it marks. Until then nothing reads them (no
+ * span is unswept). Threads keep recording barrier words until their next
+ * park; the module drops them.
  */
 static void abandon_running(struct gcheap *heap)
 {
 	mutex_lock(&heap->lock);
-	heap->marking = false;
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
+	heap->marks_dirty = true;
 	mutex_unlock(&heap->lock);
 	gcheap_stw_end_mark(heap);
-	gcheap_mark_clear(heap);
-	gcheap_span_free_dead(heap);
+	release_spans(heap);
 }
 
 /*
@@ -268,7 +293,6 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 	if (ret)
 		return ret;
 	mutex_lock(&heap->lock);
-	heap->marking = true;
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_MARK);
 	mutex_unlock(&heap->lock);
 	stw1 = ktime_get_ns() - t0;

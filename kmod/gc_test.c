@@ -440,7 +440,7 @@ static void set_phase(struct gcheap *heap, u32 phase)
 {
 	mutex_lock(&heap->lock);
 	gcheap_wb_set_phase(heap, phase);
-	heap->marking = phase != GCHEAP_PHASE_OFF;
+	heap->hold_spans = phase != GCHEAP_PHASE_OFF;
 	mutex_unlock(&heap->lock);
 }
 
@@ -500,6 +500,7 @@ static void gc_test_allocate_black(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, heap->pa.free_pages, free_pages + 1);
 	span = gcheap_central_cache_span(heap, SPC_NOSCAN_32, NULL, &fresh);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(span));
+	/* (The 5 marks are the cycle's, for its sweep to consume.) */
 	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_mark_bits(span), span->nelems), 5u);
 }
 

@@ -47,6 +47,7 @@ struct gcheap_counters {
 	atomic64_t swept_bytes, freed_objects;
 	atomic64_t cached_free_bytes;	/* slots caches hold, counted in live_bytes */
 	atomic64_t live_bytes;	/* Go's heapLive: marked + allocated since */
+	atomic64_t black_bytes;	/* allocated black, or given back marked, this cycle */
 };
 
 /* One heap per open file of /dev/gcheap. */
@@ -98,7 +99,8 @@ struct gcheap {
 	atomic_t nparked, nscanning;
 	/* The cycle's mark from its scan phase on, under lock: the collector's reference. */
 	struct gcheap_mark *mark;
-	bool marking;			/* a cycle marks: no span is destroyed, under lock */
+	bool hold_spans;		/* a cycle marks: no span is destroyed, under lock */
+	bool marks_dirty;		/* a cycle ended running: clear marks first, under lock */
 	struct work_struct sweep_work;	/* the background sweeper */
 
 	struct list_head roots;		/* struct gcheap_root_range, under special_lock */

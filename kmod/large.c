@@ -58,11 +58,14 @@ int gcheap_large_alloc(struct gcheap *heap, struct gcheap_large *req)
 	spin_lock(&c->lock);
 	/* Created after the last mark: swept for this cycle already. */
 	span->sweepgen = gcheap_sweepgen(heap);
-	/* Allocate black while a cycle marks (central.c). */
-	if (gcheap_marking(heap))
+	/* Allocate black while a cycle marks (central.c), and count it live. */
+	if (gcheap_marking(heap)) {
 		set_bit(0, gcheap_span_mark_bits(span));
+		atomic64_add(npages << GCHEAP_PAGE_SHIFT, &heap->cnt.black_bytes);
+	}
 	list_add(&span->list, &c->full[gcheap_swept_idx(span->sweepgen)]);
-	WRITE_ONCE(span->state, GCHEAP_SPAN_INUSE);
+	/* Last: markers read the state without the lock (mark.c). */
+	smp_store_release(&span->state, GCHEAP_SPAN_INUSE);
 	spin_unlock(&c->lock);
 	gcheap_pacer_note_alloc(heap, npages << GCHEAP_PAGE_SHIFT);
 	atomic64_inc(&heap->cnt.large_objects);

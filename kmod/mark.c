@@ -274,11 +274,13 @@ static void push(struct gcheap_gcwork *w, u64 e)
  * slot (0 for a large span); NULL if no object does. The world is stopped.
  */
 static struct gcheap_span *object_at(struct gcheap *heap, unsigned long off,
-				     unsigned long *idx)
+				     unsigned long *idx, u8 *statep)
 {
 	struct gcheap_span *span = gcheap_arena_span_at(heap, off >> GCHEAP_PAGE_SHIFT);
-	u8 state = span ? READ_ONCE(span->state) : GCHEAP_SPAN_INIT;
+	/* Acquire: pairs with the release that publishes a hand-over or give-back. */
+	u8 state = span ? smp_load_acquire(&span->state) : GCHEAP_SPAN_INIT;
 
+	*statep = state;
 	if (state != GCHEAP_SPAN_INUSE && state != GCHEAP_SPAN_CACHED)
 		return NULL;
 	*idx = 0;
@@ -310,8 +312,9 @@ static void grey_off(struct gcheap_gcwork *w, unsigned long off)
 	unsigned long soff, idx;
 	unsigned long *markbits;
 	bool cached_slot;
+	u8 state;
 
-	span = object_at(w->mark->heap, off, &idx);
+	span = object_at(w->mark->heap, off, &idx, &state);
 	if (!span)
 		return;
 	soff = span->start << GCHEAP_PAGE_SHIFT;
@@ -324,7 +327,7 @@ static void grey_off(struct gcheap_gcwork *w, unsigned long off)
 			push_large(w, soff, span->npages << GCHEAP_PAGE_SHIFT);
 		return;
 	}
-	cached_slot = span->state == GCHEAP_SPAN_CACHED &&
+	cached_slot = state == GCHEAP_SPAN_CACHED &&
 		      test_bit(idx, gcheap_span_cache_free(span));
 	if (!cached_slot && !test_bit(idx, gcheap_span_alloc_bits(span)))
 		return;
@@ -401,10 +404,11 @@ void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore
 	struct gcheap *heap = w->mark->heap;
 	unsigned long off = base - heap->base, len, idx;
 	struct gcheap_span *span;
+	u8 state;
 
 	if (off >= heap->npages << GCHEAP_PAGE_SHIFT)
 		return;
-	span = object_at(heap, off, &idx);
+	span = object_at(heap, off, &idx, &state);
 	if (!span || span->spanclass & 1)
 		return;
 	len = gcheap_span_is_large(span) ? span->npages << GCHEAP_PAGE_SHIFT : span->elemsize;
@@ -681,10 +685,11 @@ bool gcheap_marked(struct gcheap *heap, unsigned long addr)
 {
 	unsigned long off = addr - heap->base, idx;
 	struct gcheap_span *span;
+	u8 state;
 
 	if (off >= heap->npages << GCHEAP_PAGE_SHIFT)
 		return false;
-	span = object_at(heap, off, &idx);
+	span = object_at(heap, off, &idx, &state);
 	return span && test_bit(idx, gcheap_span_mark_bits(span));
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_marked);

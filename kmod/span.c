@@ -80,9 +80,9 @@ void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
 }
 
 /*
- * Destroy the DEAD spans, unless a cycle marks: its markers hold spans
- * found without a lock and may still be scanning one, so they wait for
- * the cycle's end (gc.c), their pages unused meanwhile.
+ * Destroy the DEAD spans, unless a cycle marks (either mode): its markers
+ * hold spans found without a lock and may still be scanning one, so they
+ * wait for the cycle's end (gc.c), their pages unused meanwhile.
  */
 static void destroy_dead_locked(struct gcheap *heap)
 {
@@ -90,7 +90,7 @@ static void destroy_dead_locked(struct gcheap *heap)
 	struct llist_node *list;
 
 	lockdep_assert_held(&heap->lock);
-	if (heap->marking)
+	if (heap->hold_spans)
 		return;
 	list = llist_del_all(&heap->dead_spans);
 	llist_for_each_entry_safe(span, tmp, list, dead)
@@ -132,7 +132,8 @@ void gcheap_span_kill(struct gcheap *heap, struct gcheap_span *span)
  */
 void gcheap_span_free_dead(struct gcheap *heap)
 {
-	if (llist_empty(&heap->dead_spans))
+	/* A cycle's markers hold spans: nothing to do until it ends. */
+	if (llist_empty(&heap->dead_spans) || READ_ONCE(heap->hold_spans))
 		return;
 	mutex_lock(&heap->lock);
 	destroy_dead_locked(heap);
