@@ -26,6 +26,7 @@
 #include <linux/ktime.h>
 #include <linux/sched/signal.h>
 #include <linux/export.h>
+#include <linux/cpumask.h>
 #include <kunit/visibility.h>
 #include "gc.h"
 #include "stw.h"
@@ -47,6 +48,7 @@ int gcheap_gc_init(struct gcheap *heap)
 	gcheap_final_init(heap);
 	heap->gogc = gcheap_default_gogc();
 	heap->next_gc = gcheap_pacer_goal(0, heap->gogc);
+	heap->trigger = heap->next_gc;
 	return gcheap_stw_init(heap);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_init);
@@ -63,11 +65,12 @@ void gcheap_gc_destroy(struct gcheap *heap)
 EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_destroy);
 
 /* Roots of the collecting thread and of the heap itself. */
-static void mark_roots(struct gcheap *heap, const struct gcheap_stack *st)
+static void mark_roots(struct gcheap *heap, struct gcheap_mark *mark,
+		       const struct gcheap_stack *st)
 {
 	struct gcheap_gcwork w;
 
-	gcheap_gcwork_init(&w, heap->mark);
+	gcheap_gcwork_init(&w, mark);
 	if (st->hi)
 		gcheap_scan_stack(&w, st);
 	gcheap_roots_scan(heap, &w);
@@ -75,17 +78,17 @@ static void mark_roots(struct gcheap *heap, const struct gcheap_stack *st)
 	gcheap_gcwork_dispose(&w);
 }
 
-static void mark_finalizers(struct gcheap *heap, bool queue)
+static void mark_finalizers(struct gcheap *heap, struct gcheap_mark *mark, bool queue)
 {
 	struct gcheap_gcwork w;
 
-	gcheap_gcwork_init(&w, heap->mark);
+	gcheap_gcwork_init(&w, mark);
 	if (queue)
 		gcheap_final_queue_dead(heap, &w);
 	else
 		gcheap_final_scan_ordered(heap, &w);
 	gcheap_gcwork_dispose(&w);
-	gcheap_mark_drain(heap->mark);
+	gcheap_mark_drain(mark);
 }
 
 /* A cycle's pauses: each one in the ring, the cycle counted once. */
@@ -137,7 +140,7 @@ static int grey_roots(struct gcheap *heap, struct gcheap_mark *mark,
 	int ret = gcheap_stw_scan_stacks(heap, mark);
 
 	if (!ret) {
-		mark_roots(heap, &req->stack);
+		mark_roots(heap, mark, &req->stack);
 		/* Roots were read short for a fatal signal: the mark is incomplete. */
 		if (fatal_signal_pending(current))
 			ret = -EINTR;
@@ -204,8 +207,8 @@ static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 
 	gcheap_links_clear(heap);
 	if (!xa_empty(&heap->finalizers)) {
-		mark_finalizers(heap, false);
-		mark_finalizers(heap, true);
+		mark_finalizers(heap, mark, false);
+		mark_finalizers(heap, mark, true);
 	}
 
 	mutex_lock(&heap->lock);
@@ -214,7 +217,7 @@ static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 		 atomic64_read(&heap->cnt.cached_free_bytes) +
 		 atomic64_read(&heap->cnt.black_bytes);
 	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
-	gcheap_pacer_cycle_end(heap, marked);
+	gcheap_pacer_cycle_end(heap, marked, atomic64_read(&mark->scan_work));
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	if (req->flags & GCHEAP_GC_FORCE)
 		heap->num_forced_gc++;
@@ -287,19 +290,24 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 			       const struct gcheap_gc *req)
 {
 	u64 t0 = ktime_get_ns(), stw1, t2;
+	unsigned int nworkers, permille;
 	int ret;
 
 	ret = cycle_start(heap, mark, req);
 	if (ret)
 		return ret;
 	mutex_lock(&heap->lock);
+	gcheap_pacer_cycle_start(heap);
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_MARK);
 	mutex_unlock(&heap->lock);
 	stw1 = ktime_get_ns() - t0;
 	gcheap_start_the_world(heap);
 	mutex_unlock(&heap->special_lock);
 
-	gcheap_mark_drain(mark);
+	/* gc_cpu_percent of the CPUs this thread (the program's) may use. */
+	gcheap_pacer_workers(cpumask_weight(current->cpus_ptr), gcheap_pacer_cpu_percent(),
+			     &nworkers, &permille);
+	gcheap_mark_drain_bg(mark, nworkers, permille);
 
 	mutex_lock(&heap->special_lock);
 	t2 = ktime_get_ns();

@@ -24,6 +24,8 @@
 #include "sweep.h"
 #include "pacer.h"
 #include "wbuf.h"
+#include "assist.h"
+#include "stw.h"
 
 #define SPC_SCAN_32	GCHEAP_SPANCLASS(4, 0)	/* 32 B, 256 slots, 1 page */
 #define SPC_NOSCAN_32	GCHEAP_SPANCLASS(4, 1)
@@ -426,13 +428,84 @@ static void gc_test_pacer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
 	gcheap_pacer_note_alloc(heap, 1);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 1u);
-	gcheap_pacer_cycle_end(heap, 6 << 20);
+	gcheap_pacer_cycle_end(heap, 6 << 20, 4 << 20);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 12ull << 20);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->next_gc, 12ull << 20);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
 	KUNIT_EXPECT_EQ(test, gcheap_pacer_set_gogc(heap, GCHEAP_GOGC_OFF), 100);
 	gcheap_pacer_note_alloc(heap, 1ll << 40);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
+	mutex_unlock(&heap->lock);
+}
+
+/* The concurrent pacer's arithmetic, against cases worked by hand. */
+static void gc_test_pacer_concurrent(struct kunit *test)
+{
+	static const u32 cons[GCHEAP_PACER_CONS_HISTORY] = { 512, 2048 };
+	struct gcheap *heap = test->priv;
+	unsigned int n, p;
+
+	/* Trigger: goal - runway within [marked + 45/64 D, max(marked + 61/64 D, goal - 4M)]. */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(10 << 20, 20 << 20, 0), 20480000ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(10 << 20, 20 << 20, 2 << 20), 18874368ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(10 << 20, 20 << 20, 8 << 20), 17858560ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(1ull << 30, 2ull << 30, 0), 2143289344ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(1ull << 30, 2ull << 30, 100 << 20),
+			2042626048ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(1 << 20, U64_MAX, 0), U64_MAX);
+
+	/* Runway: the largest bytes-per-KiB of the history, times the scan. */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_cons(8 << 20, 4 << 20), 2048u);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_cons(0, 4 << 20), 0u);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_runway(cons, GCHEAP_PACER_CONS_HISTORY, 4 << 20),
+			8ull << 20);
+
+	/* Assist ratio, in 1/1024 bytes of scan per byte allocated. */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_assist_ratio(10 << 20, 2 << 20, 15 << 20, 20 << 20),
+			1638ull);
+	/* Past the goal: 1.1 x goal; past that too: a page left, all the live heap to scan. */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_assist_ratio(10 << 20, 2 << 20, 21 << 20, 20 << 20),
+			8192ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_assist_ratio(10 << 20, 12 << 20, 30 << 20, 20 << 20),
+			2359296ull);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_assist_ratio(0, 0, 0, 4 << 20), 1ull);
+
+	/* Workers: Go's dedicated count, fractional when rounding is off by > 30 %. */
+	gcheap_pacer_workers(2, 25, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 500u);
+	gcheap_pacer_workers(3, 25, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 750u);
+	gcheap_pacer_workers(4, 25, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 1000u);
+	gcheap_pacer_workers(6, 25, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 2 * 10000 + 500u);
+	gcheap_pacer_workers(8, 25, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 2 * 10000 + 1000u);
+	gcheap_pacer_workers(2, 1, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 20u);
+	gcheap_pacer_workers(2, 100, &n, &p);
+	KUNIT_EXPECT_EQ(test, n * 10000 + p, 2 * 10000 + 1000u);
+
+	/*
+	 * A concurrent heap learns its runway: 2 MiB allocated while 4 MiB
+	 * were scanned is 512 bytes per KiB, a 2 MiB runway, a trigger at
+	 * 10 MiB for the 12 MiB goal, raised to the 45/64 floor (10715136).
+	 */
+	mutex_lock(&heap->lock);
+	WRITE_ONCE(heap->ctrl->gc_mode, GCHEAP_MODE_CONCURRENT);
+	gcheap_pacer_cycle_end(heap, 6 << 20, 0);
+	gcheap_pacer_cycle_start(heap);
+	gcheap_pacer_note_alloc(heap, 2 << 20);
+	gcheap_pacer_cycle_end(heap, 6 << 20, 4 << 20);
+	KUNIT_EXPECT_EQ(test, heap->cons_mark[0], 512u);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 12ull << 20);
+	KUNIT_EXPECT_EQ(test, heap->trigger, 10715136ull);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->next_gc, 10715136ull);
+	gcheap_pacer_note_alloc(heap, 10715136 - (6 << 20) - 1);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
+	gcheap_pacer_note_alloc(heap, 1);
+	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 1u);
+	WRITE_ONCE(heap->ctrl->gc_mode, GCHEAP_MODE_STW);
 	mutex_unlock(&heap->lock);
 }
 
@@ -522,7 +595,7 @@ static void gc_test_work_after_drain(struct kunit *test)
 	*gcheap_test_kaddr(heap, o[0]) = o[1];
 	*gcheap_test_kaddr(heap, o[2]) = o[3];
 	mutex_lock(&heap->lock);
-	heap->mark = m;
+	rcu_assign_pointer(heap->mark, m);
 	mutex_unlock(&heap->lock);
 	set_phase(heap, GCHEAP_PHASE_MARK);
 	word = o[0];
@@ -540,7 +613,72 @@ static void gc_test_work_after_drain(struct kunit *test)
 
 	set_phase(heap, GCHEAP_PHASE_OFF);
 	mutex_lock(&heap->lock);
-	heap->mark = NULL;
+	RCU_INIT_POINTER(heap->mark, NULL);
+	mutex_unlock(&heap->lock);
+	gcheap_mark_close(m);
+	gcheap_mark_put(m);
+	gcheap_mark_clear(heap);
+}
+
+/*
+ * A thread allocating while a cycle marks pays in mark work: first with
+ * the workers' credit, then by scanning itself; none of it while the
+ * cycle does not mark.
+ */
+static void gc_test_assist(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_mark *m = gcheap_mark_create(heap, 1);
+	struct gcheap_m *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	unsigned long o[4];
+	u64 word, ratio, owed;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, m);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	gcheap_test_alloc_objs(test, SPC_SCAN_32, 4, o);
+	for (i = 0; i < 3; i++)
+		*gcheap_test_kaddr(heap, o[i]) = o[i + 1];
+
+	/* Not marking: nothing is owed. */
+	KUNIT_EXPECT_EQ(test, gcheap_assist_alloc(heap, t, 8192), 0);
+	KUNIT_EXPECT_EQ(test, t->assist_bytes, 0ll);
+
+	mutex_lock(&heap->lock);
+	rcu_assign_pointer(heap->mark, m);
+	heap->last_scan_work = 1;
+	mutex_unlock(&heap->lock);
+	set_phase(heap, GCHEAP_PHASE_MARK);
+
+	/* Paid from the workers' credit: owed = max(8192 x ratio / 1024, 64 KiB). */
+	atomic64_set(&m->bg_credit, 1 << 20);
+	ratio = gcheap_pacer_mark_ratio(heap, m);
+	owed = max(8192 * ratio >> 10, GCHEAP_ASSIST_OVERWORK);
+	KUNIT_EXPECT_EQ(test, gcheap_assist_alloc(heap, t, 8192), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&m->bg_credit), (s64)((1 << 20) - owed));
+	KUNIT_EXPECT_EQ(test, t->assist_bytes, (s64)(owed * 1024 / ratio) - 8192);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&m->scan_work), 0ll);
+
+	/*
+	 * No credit: the thread scans the chain o0 -> o3 (4 x 32 bytes),
+	 * which at a ratio of 1 (one scan work expected, 4 MiB to the goal)
+	 * pays 128 x 1024 bytes.
+	 */
+	atomic64_set(&m->bg_credit, 0);
+	t->assist_bytes = 0;
+	word = o[0];
+	gcheap_wb_grey(heap, &word, 1);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_mark_ratio(heap, m), 1ull);
+	KUNIT_EXPECT_EQ(test, gcheap_assist_alloc(heap, t, 8192), 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&m->scan_work), 128ll);
+	KUNIT_EXPECT_EQ(test, t->assist_bytes, 128 * 1024 - 8192ll);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_TRUE(test, gcheap_marked(heap, o[i]));
+
+	set_phase(heap, GCHEAP_PHASE_OFF);
+	mutex_lock(&heap->lock);
+	RCU_INIT_POINTER(heap->mark, NULL);
+	heap->last_scan_work = 0;
 	mutex_unlock(&heap->lock);
 	gcheap_mark_close(m);
 	gcheap_mark_put(m);
@@ -560,6 +698,8 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_workbuf_size),
 	KUNIT_CASE(gc_test_closed_mark),
 	KUNIT_CASE(gc_test_pacer),
+	KUNIT_CASE(gc_test_pacer_concurrent),
+	KUNIT_CASE(gc_test_assist),
 	KUNIT_CASE(gc_test_allocate_black),
 	KUNIT_CASE(gc_test_work_after_drain),
 	{}

@@ -16,6 +16,8 @@
 #include "uapi/gcheap.h"
 #include "pagealloc.h"
 
+#define GCHEAP_PACER_CONS_HISTORY	5
+
 struct gcheap_span;
 struct gcheap_chunk;
 struct gcheap_m;
@@ -97,8 +99,11 @@ struct gcheap {
 	wait_queue_head_t stw_wq;	/* parked threads and the collector */
 	int stw_phase;			/* enum gcheap_stw_phase, under lock */
 	atomic_t nparked, nscanning;
-	/* The cycle's mark from its scan phase on, under lock: the collector's reference. */
-	struct gcheap_mark *mark;
+	/*
+	 * The cycle's mark from its scan phase on: the collector's reference.
+	 * Written under lock; read under it or with RCU (gcheap_mark_current()).
+	 */
+	struct gcheap_mark __rcu *mark;
 	bool hold_spans;		/* a cycle marks: no span is destroyed, under lock */
 	bool marks_dirty;		/* a cycle ended running: clear marks first, under lock */
 	struct work_struct sweep_work;	/* the background sweeper */
@@ -115,6 +120,11 @@ struct gcheap {
 	/* Pacing (pacer.c): set under lock, read without it. */
 	int gogc;
 	u64 next_gc, last_marked;
+	u64 trigger;			/* live_bytes that starts a cycle (next_gc if STW) */
+	u64 last_scan_work;		/* bytes the last finished cycle scanned */
+	u64 live_at_start;		/* live_bytes as the cycle's mark began */
+	/* Bytes allocated per KiB scanned, by the last cycles, newest first. */
+	u32 cons_mark[GCHEAP_PACER_CONS_HISTORY];
 	/* Statistics of the collector, under lock. */
 	u64 num_gc, num_forced_gc, stw_timeouts;
 	u64 pause_total_ns, pause_max_ns, last_gc_ns;

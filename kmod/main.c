@@ -33,6 +33,7 @@
 #include "finalizer.h"
 #include "pacer.h"
 #include "wbuf.h"
+#include "assist.h"
 
 struct workqueue_struct *gcheap_wq;
 
@@ -186,6 +187,12 @@ static long gcheap_ioc_refill(struct gcheap *heap, void *data)
 			}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
+		/* Paid for in mark work first if a cycle marks; nothing changed yet. */
+		ret = gcheap_assist_alloc(heap, m, (u64)(1 + req->ngrant) *
+					  gcheap_classes[req->spanclass >> 1].npages <<
+					  GCHEAP_PAGE_SHIFT);
+		if (ret)
+			goto out_free;
 		ret = gcheap_refill_one(heap, req->spanclass, m, &first, b, &nfresh);
 		if (ret)
 			goto out_free;
@@ -214,8 +221,18 @@ out_free:
 
 static long gcheap_ioc_alloc_large(struct gcheap *heap, void *data)
 {
+	struct gcheap_large *req = data;
+	struct gcheap_m *m = gcheap_m_current(heap);
+	int ret;
+
 	/* Only a thread the collector can stop may allocate. */
-	return gcheap_m_current(heap) ? gcheap_large_alloc(heap, data) : -EPERM;
+	if (!m)
+		return -EPERM;
+	/* Paid for first (a request too big to be had pays for the heap). */
+	ret = gcheap_assist_alloc(heap, m,
+				  min_t(u64, req->bytes,
+					(u64)gcheap_arena_npages(heap) << GCHEAP_PAGE_SHIFT));
+	return ret ?: gcheap_large_alloc(heap, req);
 }
 
 static long gcheap_ioc_free(struct gcheap *heap, void *data)

@@ -133,6 +133,7 @@ struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworker
 	INIT_LIST_HEAD(&mark->full);
 	INIT_LIST_HEAD(&mark->empty);
 	init_waitqueue_head(&mark->wq);
+	init_waitqueue_head(&mark->assist_wq);
 	mark->nworkers = nworkers;
 	mark->max_bufs = GCHEAP_MARK_MAX_BUFS;
 	for (i = 0; i < nworkers; i++) {
@@ -161,9 +162,27 @@ void gcheap_mark_put(struct gcheap_mark *mark)
 	list_for_each_entry_safe(b, tmp, &mark->full, list)
 		kfree(b);
 	mem_cgroup_put(mark->memcg);
-	kfree(mark);
+	kfree_rcu(mark, rcu);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_put);
+
+/*
+ * The cycle's mark, referenced, while one is published (heap->mark, from
+ * the stacks' scan to the end of the mark); else NULL. Takes no lock: a
+ * flush or an assist must not meet every other thread on one mutex.
+ */
+struct gcheap_mark *gcheap_mark_current(struct gcheap *heap)
+{
+	struct gcheap_mark *mark;
+
+	rcu_read_lock();
+	mark = rcu_dereference(heap->mark);
+	if (mark && !refcount_inc_not_zero(&mark->refs))
+		mark = NULL;
+	rcu_read_unlock();
+	return mark;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_current);
 
 /*
  * The cycle is over (done or given up): from now on no scanner of user
@@ -177,8 +196,9 @@ void gcheap_mark_close(struct gcheap_mark *mark)
 	LIST_HEAD(spare);
 
 	down_write(&mark->close_sem);
-	mark->closed = true;
+	WRITE_ONCE(mark->closed, true);
 	up_write(&mark->close_sem);
+	wake_up_all(&mark->assist_wq);
 	spin_lock(&mark->lock);
 	list_splice_init(&mark->empty, &spare);
 	list_splice_init(&mark->full, &spare);
@@ -231,6 +251,8 @@ static void workbuf_publish(struct gcheap_mark *mark, struct gcheap_workbuf *b)
 	spin_unlock(&mark->lock);
 	if (b->n && wq_has_sleeper(&mark->wq))
 		wake_up(&mark->wq);
+	if (b->n && wq_has_sleeper(&mark->assist_wq))
+		wake_up_all(&mark->assist_wq);
 }
 
 void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark)
@@ -238,8 +260,30 @@ void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark)
 	w->mark = mark;
 	w->buf = workbuf_get(mark);
 	w->marked_bytes = 0;
+	w->scan_work = 0;
+	w->bg = false;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_init);
+
+/*
+ * Add what @w scanned to the cycle's count and, for a background worker,
+ * to the credit assists may claim instead of scanning (Go's
+ * gcFlushBgCredit); an assist waiting for credit is woken.
+ */
+static void gcwork_flush_credit(struct gcheap_gcwork *w)
+{
+	struct gcheap_mark *mark = w->mark;
+
+	if (!w->scan_work)
+		return;
+	atomic64_add(w->scan_work, &mark->scan_work);
+	if (w->bg) {
+		atomic64_add(w->scan_work, &mark->bg_credit);
+		if (wq_has_sleeper(&mark->assist_wq))
+			wake_up_all(&mark->assist_wq);
+	}
+	w->scan_work = 0;
+}
 
 /* Hand what is left to the shared list and account what was marked. */
 void gcheap_gcwork_dispose(struct gcheap_gcwork *w)
@@ -249,6 +293,7 @@ void gcheap_gcwork_dispose(struct gcheap_gcwork *w)
 	w->buf = NULL;
 	atomic64_add(w->marked_bytes, &w->mark->marked_bytes);
 	w->marked_bytes = 0;
+	gcwork_flush_credit(w);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_gcwork_dispose);
 
@@ -476,7 +521,31 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_scan_stack);
 
 static void scan_entry(struct gcheap_gcwork *w, u64 e)
 {
-	scan_heap(w, e & ENTRY_OFF_MASK, (e >> ENTRY_OFF_BITS) * sizeof(u64), 0, 0);
+	unsigned long len = (e >> ENTRY_OFF_BITS) * sizeof(u64);
+
+	scan_heap(w, e & ENTRY_OFF_MASK, len, 0, 0);
+	w->scan_work += len;
+}
+
+/*
+ * A full buffer from the shared list for @w, its own (empty) going spare.
+ * mark->lock held.
+ */
+static bool take_full_locked(struct gcheap_gcwork *w, u64 *e)
+{
+	struct gcheap_mark *mark = w->mark;
+	struct gcheap_workbuf *b;
+
+	b = list_first_entry_or_null(&mark->full, struct gcheap_workbuf, list);
+	if (!b)
+		return false;
+	list_del(&b->list);
+	mark->nfull--;
+	if (w->buf)
+		list_add(&w->buf->list, &mark->empty);
+	w->buf = b;
+	*e = b->e[--b->n];
+	return true;
 }
 
 /*
@@ -486,7 +555,6 @@ static void scan_entry(struct gcheap_gcwork *w, u64 e)
 static bool get_work(struct gcheap_gcwork *w, u64 *e)
 {
 	struct gcheap_mark *mark = w->mark;
-	struct gcheap_workbuf *b;
 
 	if (likely(w->buf && w->buf->n)) {
 		*e = w->buf->e[--w->buf->n];
@@ -494,15 +562,8 @@ static bool get_work(struct gcheap_gcwork *w, u64 *e)
 	}
 	spin_lock(&mark->lock);
 	for (;;) {
-		b = list_first_entry_or_null(&mark->full, struct gcheap_workbuf, list);
-		if (b) {
-			list_del(&b->list);
-			mark->nfull--;
-			if (w->buf)
-				list_add(&w->buf->list, &mark->empty);
+		if (take_full_locked(w, e)) {
 			spin_unlock(&mark->lock);
-			w->buf = b;
-			*e = b->e[--b->n];
 			return true;
 		}
 		if (mark->done)
@@ -543,17 +604,44 @@ static void balance(struct gcheap_gcwork *w)
 	workbuf_publish(mark, b);
 }
 
-static void mark_work(struct gcheap_mark *mark)
+/*
+ * Go's fractional worker: a worker held to @permille of one CPU sleeps
+ * once it has worked more than that share of the time since @t0, its
+ * buffer published first so assists and other workers can take the work
+ * meanwhile. Returns the time it slept. A sleep is at most 10 ms, so the
+ * worker notices the end of the work soon.
+ */
+static u64 fractional_yield(struct gcheap_gcwork *w, u64 t0, u64 slept, unsigned int permille)
+{
+	u64 now = ktime_get_ns(), elapsed = now - t0, worked = elapsed - slept, owed;
+
+	if (worked * 1000 <= (u64)permille * elapsed)
+		return 0;
+	owed = min_t(u64, div_u64(worked * 1000, permille) - elapsed, 10 * NSEC_PER_MSEC);
+	if (w->buf && w->buf->n) {
+		workbuf_publish(w->mark, w->buf);
+		w->buf = NULL;
+	}
+	schedule_timeout_killable(nsecs_to_jiffies(owed) ?: 1);
+	return ktime_get_ns() - now;
+}
+
+/* Drain as a background worker, held to @permille of a CPU (1000: all). */
+static void mark_work(struct gcheap_mark *mark, unsigned int permille)
 {
 	struct gcheap_gcwork w;
 	unsigned int n = 0;
-	u64 e;
+	u64 t0 = ktime_get_ns(), slept = 0, e;
 
 	gcheap_gcwork_init(&w, mark);
+	w.bg = true;
 	while (get_work(&w, &e)) {
 		scan_entry(&w, e);
 		if (!(++n % 64)) {
+			gcwork_flush_credit(&w);
 			balance(&w);
+			if (permille < 1000)
+				slept += fractional_yield(&w, t0, slept, permille);
 			cond_resched();
 		}
 	}
@@ -572,8 +660,53 @@ static void mark_worker_fn(struct work_struct *work)
 		mark->nbusy++;
 	spin_unlock(&mark->lock);
 	if (join)
-		mark_work(mark);
+		mark_work(mark, 1000);
 }
+
+/*
+ * Go's gcDrainN for a mark assist: about @work bytes of scanning, by a
+ * thread allocating while the cycle marks, taken from the shared list.
+ * An assist never waits for work and never counts towards the workers'
+ * termination: what it greys and does not scan is published for them,
+ * or for mark termination, which drains all that is left with the world
+ * stopped. It stops at a signal (the world may be stopping) and once the
+ * mark is closed (close_sem, as for any marker running beside the
+ * program: spans are held only until then). Returns the bytes scanned.
+ */
+u64 gcheap_mark_assist(struct gcheap_mark *mark, u64 work)
+{
+	struct gcheap_gcwork w;
+	unsigned int n = 0;
+	u64 done = 0, e;
+	bool more = true;
+
+	atomic_inc(&mark->nassist);
+	down_read(&mark->close_sem);
+	if (!mark->closed) {
+		gcheap_gcwork_init(&w, mark);
+		while (done < work && more && !signal_pending(current)) {
+			if (w.buf && w.buf->n) {
+				e = w.buf->e[--w.buf->n];
+			} else {
+				spin_lock(&mark->lock);
+				more = take_full_locked(&w, &e);
+				spin_unlock(&mark->lock);
+				if (!more)
+					break;
+			}
+			scan_entry(&w, e);
+			done += (e >> ENTRY_OFF_BITS) * sizeof(u64);
+			if (!(++n % 64))
+				cond_resched();
+		}
+		gcheap_gcwork_dispose(&w);
+	}
+	up_read(&mark->close_sem);
+	if (atomic_dec_and_test(&mark->nassist))
+		wake_up_all(&mark->assist_wq);
+	return done;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_assist);
 
 /*
  * The next span of the heap at or after page *@pg, skipping chunks never
@@ -642,20 +775,22 @@ void gcheap_mark_clear(struct gcheap *heap)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_clear);
 
-static void drain_once(struct gcheap_mark *mark)
+/* One drain by the caller, at @permille of a CPU, and @nworkers - 1 helpers. */
+static void drain_once(struct gcheap_mark *mark, unsigned int nworkers, unsigned int permille)
 {
 	unsigned int i;
 
+	nworkers = min(nworkers, mark->nworkers);
 	spin_lock(&mark->lock);
 	mark->nbusy = 1;	/* the caller; helpers count once started */
 	mark->nwait = 0;
 	mark->done = false;
 	spin_unlock(&mark->lock);
-	for (i = 1; i < mark->nworkers; i++)
+	for (i = 1; i < nworkers; i++)
 		queue_work(mark->workq, &mark->workers[i].work);
-	mark_work(mark);
+	mark_work(mark, permille);
 	/* Done: a helper still queued would find nothing; one running is ending. */
-	for (i = 1; i < mark->nworkers; i++)
+	for (i = 1; i < nworkers; i++)
 		cancel_work_sync(&mark->workers[i].work);
 }
 
@@ -667,15 +802,36 @@ static void drain_once(struct gcheap_mark *mark)
  */
 void gcheap_mark_drain(struct gcheap_mark *mark)
 {
-	drain_once(mark);
+	drain_once(mark, mark->nworkers, 1000);
 	while (READ_ONCE(mark->overflow)) {
 		WRITE_ONCE(mark->overflow, false);
 		mark->overflows++;
 		rescan_marked(mark);
-		drain_once(mark);
+		drain_once(mark, mark->nworkers, 1000);
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain);
+
+/*
+ * The concurrent phase's background marking: the caller, held to
+ * @permille of a CPU, and up to @nworkers - 1 helpers, while the program
+ * runs. Assists may hold grey objects when the workers run dry; what they
+ * publish before they stop is drained here too, a few rounds at most:
+ * whatever is left (and an overflow's rescan) is for mark termination.
+ */
+void gcheap_mark_drain_bg(struct gcheap_mark *mark, unsigned int nworkers, unsigned int permille)
+{
+	int round;
+
+	for (round = 0; round < 4; round++) {
+		drain_once(mark, nworkers, permille);
+		wait_event_killable_timeout(mark->assist_wq, !atomic_read(&mark->nassist),
+					    msecs_to_jiffies(10));
+		if (!READ_ONCE(mark->nfull) || fatal_signal_pending(current))
+			break;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain_bg);
 
 /*
  * Whether the object holding @addr is marked (a large one, or a small

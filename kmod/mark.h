@@ -18,6 +18,8 @@ struct gcheap_gcwork {
 	struct gcheap_mark *mark;
 	struct gcheap_workbuf *buf;
 	u64 marked_bytes;	/* bytes of objects it marked, cached slots aside */
+	u64 scan_work;		/* bytes scanned, not yet added to the mark's */
+	bool bg;		/* a background worker: its work is credit for assists */
 };
 
 struct gcheap_mark_worker {
@@ -33,6 +35,7 @@ struct gcheap_mark_worker {
 struct gcheap_mark {
 	struct gcheap *heap;
 	refcount_t refs;
+	struct rcu_head rcu;		/* freed after a grace period: gcheap_mark_current() */
 	struct rw_semaphore close_sem;	/* greying from user memory (read) vs close */
 	bool closed;			/* the cycle is over: grey nothing more */
 	struct workqueue_struct *workq;	/* where helper workers run */
@@ -50,11 +53,16 @@ struct gcheap_mark {
 	unsigned int overflows;		/* rescan passes it caused */
 	wait_queue_head_t wq;
 	atomic64_t marked_bytes;
+	atomic64_t scan_work;		/* bytes scanned this cycle (the pacer's measure) */
+	atomic64_t bg_credit;		/* background scan work assists may claim */
+	atomic_t nassist;		/* threads assisting now */
+	wait_queue_head_t assist_wq;	/* assists waiting for credit, the collector for assists */
 	struct gcheap_mark_worker workers[];
 };
 
 struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworkers);
 void gcheap_mark_get(struct gcheap_mark *mark);
+struct gcheap_mark *gcheap_mark_current(struct gcheap *heap);
 void gcheap_mark_put(struct gcheap_mark *mark);
 void gcheap_mark_close(struct gcheap_mark *mark);
 void gcheap_mark_clear(struct gcheap *heap);
@@ -67,6 +75,8 @@ int gcheap_scan_user(struct gcheap_gcwork *w, unsigned long lo, unsigned long hi
 int gcheap_scan_stack(struct gcheap_gcwork *w, const struct gcheap_stack *st);
 void gcheap_scan_object(struct gcheap_gcwork *w, unsigned long base, bool ignore_self);
 void gcheap_mark_drain(struct gcheap_mark *mark);
+void gcheap_mark_drain_bg(struct gcheap_mark *mark, unsigned int nworkers, unsigned int permille);
+u64 gcheap_mark_assist(struct gcheap_mark *mark, u64 work);
 bool gcheap_marked(struct gcheap *heap, unsigned long addr);
 unsigned int gcheap_mark_workers(void);
 

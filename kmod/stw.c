@@ -260,10 +260,11 @@ static struct gcheap_mark *take_scan(struct gcheap *heap, struct gcheap_m *m, u3
 	struct gcheap_mark *mark = NULL;
 
 	mutex_lock(&heap->lock);
-	if (m->scan_owed && heap->mark && heap->stw_phase == GCHEAP_STW_SCAN &&
+	if (m->scan_owed && heap->stw_phase == GCHEAP_STW_SCAN &&
 	    heap->ctrl->stw_seq == seq) {
-		mark = heap->mark;
-		gcheap_mark_get(mark);
+		mark = rcu_dereference_protected(heap->mark, lockdep_is_held(&heap->lock));
+		if (mark)
+			gcheap_mark_get(mark);
 	}
 	mutex_unlock(&heap->lock);
 	return mark;
@@ -487,7 +488,7 @@ int gcheap_stw_scan_stacks(struct gcheap *heap, struct gcheap_mark *mark)
 		n += m->scan_owed;
 	}
 	atomic_set(&heap->nscanning, n);
-	heap->mark = mark;
+	rcu_assign_pointer(heap->mark, mark);
 	WRITE_ONCE(heap->stw_phase, GCHEAP_STW_SCAN);
 	mutex_unlock(&heap->lock);
 	wake_up_all(&heap->stw_wq);
@@ -509,8 +510,7 @@ void gcheap_stw_end_mark(struct gcheap *heap)
 	struct gcheap_mark *mark;
 
 	mutex_lock(&heap->lock);
-	mark = heap->mark;
-	heap->mark = NULL;
+	mark = rcu_replace_pointer(heap->mark, NULL, lockdep_is_held(&heap->lock));
 	mutex_unlock(&heap->lock);
 	if (!mark)
 		return;

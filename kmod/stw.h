@@ -16,6 +16,8 @@ struct gcheap_m {
 	struct list_head cached;	/* spans its cache holds */
 	bool parked;			/* in GCHEAP_IOC_PARK for this stop */
 	bool scan_owed;			/* parked at the scan's start, not done */
+	s64 assist_bytes;		/* mark assist balance (assist.c), its own */
+	u64 assist_cycle;		/* the cycle (gc_started) it is for */
 };
 
 int gcheap_stw_init(struct gcheap *heap);

@@ -27,8 +27,8 @@
  * the world running (gc.c).
  *
  * Concurrency: nothing here relies on the world being stopped. The mark is
- * taken with a reference under heap->lock, as a parked thread's stack scan
- * takes it (stw.c), and greying happens under the mark's close_sem (read),
+ * taken with a reference and no lock (gcheap_mark_current(): RCU and a
+ * refcount that is never raised from zero), and greying happens under the mark's close_sem (read),
  * so a flush racing the end of the cycle either greys into the open mark
  * or greys nothing once gcheap_mark_close() has run. The gcwork is the
  * flusher's own. Once marking runs concurrently, the collector's final
@@ -37,10 +37,10 @@
  * flushes. gcheap_grey() finds spans with the span table's lock-free
  * lookup (arena.c).
  *
- * Locking: heap->lock, briefly, to read the phase and take the mark (to
- * be replaced by an RCU-published mark once cycles mark concurrently: a
- * flush every few hundred stores must not meet every other thread's on
- * one mutex); no lock is held while user memory is read.
+ * Locking: none on the flush path but the mark's own (a flush every few
+ * hundred stores must not meet every other thread's on one mutex);
+ * heap->lock to change the mode or the phase. No lock is held while user
+ * memory is read.
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -50,6 +50,7 @@
 #include "wbuf.h"
 #include "mark.h"
 #include "stw.h"
+#include "pacer.h"
 
 /*
  * The @count words at user address @uptr, in a kmalloc'd copy; NULL for
@@ -85,12 +86,9 @@ void gcheap_wb_grey(struct gcheap *heap, const u64 *words, size_t n)
 
 	if (!n)
 		return;
-	mutex_lock(&heap->lock);
-	if (heap->ctrl->gc_phase != GCHEAP_PHASE_OFF && heap->mark) {
-		mark = heap->mark;
-		gcheap_mark_get(mark);
-	}
-	mutex_unlock(&heap->lock);
+	if (!gcheap_marking(heap))
+		return;
+	mark = gcheap_mark_current(heap);
 	if (!mark)
 		return;
 	gcheap_gcwork_init(&w, mark);
@@ -133,10 +131,13 @@ int gcheap_wb_set_mode(struct gcheap *heap, const struct gcheap_mode *req)
 	if (req->flags || req->mode > GCHEAP_MODE_CONCURRENT)
 		return -EINVAL;
 	mutex_lock(&heap->lock);
-	if (heap->npages || heap->nthreads)
+	if (heap->npages || heap->nthreads) {
 		ret = -EBUSY;
-	else
+	} else {
 		WRITE_ONCE(heap->ctrl->gc_mode, req->mode);
+		/* A concurrent heap's cycles start before the goal. */
+		gcheap_pacer_set_gogc(heap, heap->gogc);
+	}
 	mutex_unlock(&heap->lock);
 	return ret;
 }

@@ -33,7 +33,7 @@ static struct gcheap_mark *start_marking(struct kunit *test, unsigned int max_bu
 	KUNIT_ASSERT_NOT_NULL(test, m);
 	m->max_bufs = max_bufs;
 	mutex_lock(&heap->lock);
-	heap->mark = m;		/* the collector's reference */
+	rcu_assign_pointer(heap->mark, m);	/* the collector's reference */
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_MARK);
 	mutex_unlock(&heap->lock);
 	return m;
@@ -48,7 +48,7 @@ static u64 finish_marking(struct kunit *test, struct gcheap_mark *m)
 	gcheap_mark_drain(m);
 	bytes = atomic64_read(&m->marked_bytes);
 	mutex_lock(&heap->lock);
-	heap->mark = NULL;
+	RCU_INIT_POINTER(heap->mark, NULL);
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	mutex_unlock(&heap->lock);
 	gcheap_mark_close(m);
