@@ -2,7 +2,9 @@
 /*
  * A collection cycle (Go's mgc): the thread that asks for it
  * (GCHEAP_IOC_GC) runs it, in its own process context, helped by mark
- * workers in kernel threads.
+ * workers in kernel threads. A CONCURRENT heap's automatic cycles are
+ * asked for by the library's collector thread, so no thread of the
+ * program waits for the mark.
  *
  *  1. sweep termination: finish the last cycle's sweeping, world running;
  *  2. stop the world (stw.c); take back the caches of dead threads and
@@ -13,8 +15,10 @@
  *     cycle up here (nothing marked stays marked, nothing is freed);
  *  4. mark (mark.c): a STW heap with the world still stopped; a
  *     CONCURRENT heap restarts the world with the barrier on and marks
- *     beside the program, then stops it again (mark termination) to take
- *     the barrier's buffers, rescan stacks and root ranges and finish;
+ *     beside the program (gc_cpu_percent of the CPUs, pacer.c, and the
+ *     allocating threads' assists, assist.c), then stops it again (mark
+ *     termination) to take the barrier's buffers, rescan stacks and root
+ *     ranges and finish;
  *  5. links and finalizers (finalizer.c), mark again; sweepgen += 2,
  *     which makes every span unswept; the pacer sets the next goal from
  *     the bytes marked; the barrier off; start the world;
@@ -307,6 +311,9 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 	/* gc_cpu_percent of the CPUs this thread (the program's) may use. */
 	gcheap_pacer_workers(cpumask_weight(current->cpus_ptr), gcheap_pacer_cpu_percent(),
 			     &nworkers, &permille);
+	/* The caller of an explicit cycle waits for it anyway: it marks flat out. */
+	if (req->flags & GCHEAP_GC_FORCE)
+		permille = 1000;
 	gcheap_mark_drain_bg(mark, nworkers, permille);
 
 	mutex_lock(&heap->special_lock);

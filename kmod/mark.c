@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Marking (Go's mgcmark + mgcwork): conservative, parallel, while the world
- * is stopped, by the collector, kernel workers helping it, and each parked
- * thread for its own stack.
+ * Marking (Go's mgcmark + mgcwork): conservative and parallel; by the
+ * collector, kernel workers helping it, and each parked thread for its own
+ * stack while the world is stopped; for a CONCURRENT heap also beside the
+ * running program, by the collector held to a CPU share (a fractional
+ * worker sleeps off what it worked beyond it), its helpers, and threads
+ * that allocate meanwhile (assists, assist.c). Background workers' scan
+ * work is credit that assists may claim instead of scanning.
  *
  * An object is grey once its mark bit is set and it sits in a work buffer,
  * black once scanned. A word is a pointer if it falls inside an allocated
@@ -35,9 +39,12 @@
  * ends without overflow (libgc's answer to mark stack overflow).
  *
  * Termination: nbusy counts started workers not waiting, and changes only
- * under mark->lock together with the shared list. Work is created only by
- * a busy worker, so nbusy == 0 with an empty list means no grey object is
- * left.
+ * under mark->lock together with the shared list. With the world stopped
+ * work is created only by a busy worker, so nbusy == 0 with an empty list
+ * means no grey object is left. With it running, barrier flushes and
+ * assists (never counted busy) may add work after that: the concurrent
+ * drain only hands over to mark termination, which drains again with the
+ * world stopped and every buffer handed in.
  *
  * User memory (stacks, root ranges) is the process's to choose: reading it
  * may fault, block (userfaultfd, FUSE) or be long (1 GiB of stack), so it

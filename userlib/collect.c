@@ -6,7 +6,9 @@
  * module; see uapi/gcheap.h for the protocol.
  *
  * The thread that asks for a cycle runs it inside its GCHEAP_IOC_GC call,
- * so it passes its own stack and callee-saved registers as roots.
+ * so it passes its own stack and callee-saved registers as roots. On a
+ * CONCURRENT heap automatic cycles are asked for by the background
+ * collector thread instead (bgcollect.c), explicit ones by their caller.
  *
  * Finalizers run on one library thread, started with the first finalizer.
  * It takes queued finalizers into an array on its own stack, which keeps
@@ -254,7 +256,9 @@ void gch_gc_poll_slow(void)
 		if (__atomic_compare_exchange_n(&backoff_left, &left, left - 1, false,
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return;
-	gch_gc_ioctl(GCHEAP_GC_IF_NEEDED);
+	/* A CONCURRENT heap's cycles run on the collector thread (bgcollect.c). */
+	if (!gch_bg_kick())
+		gch_gc_ioctl(GCHEAP_GC_IF_NEEDED);
 }
 
 int gch_gc_for_space(void)

@@ -196,6 +196,8 @@ static int heap_open_locked(const struct gch_options *opts)
 	if (gch_stw_install() < 0 || gch_collect_init() < 0 || gch_roots_open() < 0)
 		goto fail_heap;
 	__atomic_store_n(&gch_heap.ready, true, __ATOMIC_RELEASE);
+	if (gch_heap.ctrl->gc_mode == GCHEAP_MODE_CONCURRENT)
+		gch_bg_start();
 	return 0;
 fail_heap:
 	err = errno;
@@ -247,6 +249,7 @@ static void atfork_child(void)
 	gch_stw_forked();
 	gch_roots_forked(base, end);
 	gch_collect_forked();
+	gch_bg_forked();
 	atfork_parent();
 }
 

@@ -84,6 +84,11 @@ int gch_gc_ioctl(uint64_t flags);
 void gch_gc_poll_slow(void);
 void gch_collect_forked(void);
 
+/* The background collector thread of a CONCURRENT heap (bgcollect.c). */
+void gch_bg_start(void);
+bool gch_bg_kick(void);
+void gch_bg_forked(void);
+
 /* The heap is full: a cycle and a sweep, or -1 with errno ENOMEM. */
 int gch_gc_for_space(void);
 
@@ -92,8 +97,9 @@ void gch_gc_hold(void);
 void gch_gc_release(void);
 
 /*
- * A cycle is due (pacer's gc_wanted): run it on this thread, unless a
- * recent stop timed out (see collect.c).
+ * A cycle is due (pacer's gc_wanted): run it on this thread, or on the
+ * collector thread of a CONCURRENT heap, unless a recent stop timed out
+ * (see collect.c).
  */
 static inline void gch_gc_poll(void)
 {

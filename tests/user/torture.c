@@ -25,7 +25,9 @@
  * Built as torture_conc (TORTURE_CONCURRENT), the heap is opened in the
  * concurrent mode: collections mark while the other threads keep
  * rewiring their graphs, every pointer store into an object going through
- * the write barrier (GCH_STORE), as in both builds.
+ * the write barrier (GCH_STORE), as in both builds. Background marking is
+ * held to gc_cpu_percent=1, so automatic cycles mark for long, mostly by
+ * the allocating threads' assists.
  *
  * GCHEAP_TORTURE_SEED sets the seed (printed first; a thread's own choices
  * follow from it, the interleaving of threads does not). GCHEAP_SOAK=1
@@ -47,6 +49,7 @@
 
 #include "gcheap.h"
 #include "tap.h"
+#include "knob.h"
 
 #if defined(__clang__)
 #define NOINLINE	__attribute__((noinline))
@@ -1714,6 +1717,8 @@ int main(void)
 
 #ifdef TORTURE_CONCURRENT
 	opts.flags = GCH_INIT_CONCURRENT;
+	/* Long marks: automatic cycles' background marking at its smallest share. */
+	ok(knob_set("gc_cpu_percent", "1") == 0, "gc_cpu_percent set to 1");
 #endif
 	if (!ok(gch_init(&opts) == 0, "gch_init%s", opts.flags ? " (concurrent mode)" : ""))
 		return tap_done();

@@ -175,7 +175,8 @@ struct gch_stats {
 	uint64_t frees;		/* objects released by gch_free, ever */
 	uint64_t syscalls;	/* system calls the allocator made, ever */
 	/* The collector (Go's MemStats names). */
-	uint64_t next_gc;	/* heap_alloc at which the next cycle starts */
+	uint64_t next_gc;	/* the heap goal: a STW heap's next cycle starts there, a
+				   CONCURRENT heap's ends by then */
 	uint64_t last_marked;	/* bytes found live by the last cycle */
 	uint64_t num_gc;	/* cycles completed */
 	uint64_t num_forced_gc;	/* of which by gch_collect() */
