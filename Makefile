@@ -113,7 +113,8 @@ soak:
 	tests/check --soak
 
 BENCH_BIN := build/bench/alloc build/bench/fault build/bench/wbstore
-GCBENCH_BIN := build/bench/gcbench-gcheap build/bench/gcbench-libgc build/bench/gcbench-go
+GCBENCH_BIN := build/bench/gcbench-gcheap build/bench/gcbench-gcheap-conc \
+	       build/bench/gcbench-libgc build/bench/gcbench-go
 
 build/bench/%: tests/bench/%.c userlib/libgcheap.a
 	@mkdir -p $(@D)
@@ -124,6 +125,11 @@ build/bench/gcbench-gcheap: tests/bench/gcbench.c userlib/libgcheap.a $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -DGCBENCH_GCHEAP -DGCBENCH_IMPL='"gcheap"' -o $@ $< \
 		userlib/libgcheap.a -pthread
+
+build/bench/gcbench-gcheap-conc: tests/bench/gcbench.c userlib/libgcheap.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -DGCBENCH_GCHEAP -DGCBENCH_CONCURRENT \
+		-DGCBENCH_IMPL='"gcheap-concurrent"' -o $@ $< userlib/libgcheap.a -pthread
 
 # Not GCH_CFLAGS: its -Iuserlib/include would pick gcheap's gc.h over libgc's.
 build/bench/gcbench-libgc: tests/bench/gcbench.c

@@ -300,6 +300,7 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 	ret = cycle_start(heap, mark, req);
 	if (ret)
 		return ret;
+	gcheap_mark_cached(mark);
 	mutex_lock(&heap->lock);
 	gcheap_pacer_cycle_start(heap);
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_MARK);

@@ -80,6 +80,7 @@ struct gcheap {
 	unsigned long resident_pages;	/* heap pages with physical memory */
 	struct gcheap_counters cnt;
 	struct llist_head dead_spans;	/* DEAD spans whose pages are to go back */
+	struct llist_node *dying;	/* taken from dead_spans, being destroyed, under lock */
 
 	struct gcheap_central central[GCHEAP_NUM_SPAN_CLASSES];
 

@@ -86,6 +86,7 @@
 #include "mark.h"
 #include "span.h"
 #include "arena.h"
+#include "stw.h"
 
 /* A work buffer fills one page exactly: kmalloc serves it from kmalloc-4k. */
 #define GCHEAP_WORKBUF_ENTRIES	((PAGE_SIZE - sizeof(struct list_head) - sizeof(u64)) / sizeof(u64))
@@ -767,6 +768,59 @@ static void rescan_marked(struct gcheap_mark *mark)
 }
 
 /*
+ * Allocate black for caches, at a CONCURRENT cycle's first stop: a cache
+ * allocates from its spans without the module, so every slot it holds
+ * counts as marked for the cycle (what it allocates there while the cycle
+ * marks is black, as Go's gcmarknewobject makes it), and those slots are
+ * queued to be scanned for what they held before (what is stored in them
+ * after goes through the barrier). Runs of slots are queued as pieces.
+ * The world is stopped; without memory for the list of spans, the
+ * overflow rescan scans them instead.
+ */
+void gcheap_mark_cached(struct gcheap_mark *mark)
+{
+	struct gcheap *heap = mark->heap;
+	size_t n = 0, cap = atomic64_read(&heap->cnt.spans_cached), i;
+	struct gcheap_span **spans, *span;
+	struct gcheap_gcwork w;
+	struct gcheap_m *m;
+	unsigned long lo, hi;
+
+	spans = kvmalloc_array(max_t(size_t, cap, 1), sizeof(*spans), GFP_KERNEL_ACCOUNT);
+	mutex_lock(&heap->lock);
+	list_for_each_entry(m, &heap->threads, node) {
+		spin_lock(&m->cached_lock);
+		list_for_each_entry(span, &m->cached, list) {
+			struct gcheap_central *c = gcheap_span_central(heap, span);
+
+			spin_lock(&c->lock);
+			bitmap_or(gcheap_span_mark_bits(span), gcheap_span_mark_bits(span),
+				  gcheap_span_cache_free(span), span->nelems);
+			spin_unlock(&c->lock);
+			if (spans && n < cap && !(span->spanclass & 1))
+				spans[n++] = span;
+			else if (!(span->spanclass & 1))
+				WRITE_ONCE(mark->overflow, true);
+		}
+		spin_unlock(&m->cached_lock);
+	}
+	mutex_unlock(&heap->lock);
+
+	gcheap_gcwork_init(&w, mark);
+	for (i = 0; i < n; i++) {
+		unsigned long soff;
+
+		span = spans[i];
+		soff = span->start << GCHEAP_PAGE_SHIFT;
+		for_each_set_bitrange(lo, hi, gcheap_span_cache_free(span), span->nelems)
+			push_large(&w, soff + lo * span->elemsize, (hi - lo) * span->elemsize);
+	}
+	gcheap_gcwork_dispose(&w);
+	kvfree(spans);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_cached);
+
+/*
  * Clear every mark bit of the heap: a cycle given up leaves nothing
  * marked, as sweeping would. The world is stopped and the mark closed.
  */
@@ -822,20 +876,26 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain);
 /*
  * The concurrent phase's background marking: the caller, held to
  * @permille of a CPU, and up to @nworkers - 1 helpers, while the program
- * runs. Assists may hold grey objects when the workers run dry; what they
- * publish before they stop is drained here too, a few rounds at most:
- * whatever is left (and an overflow's rescan) is for mark termination.
+ * runs. The workers run dry while assists hold grey objects (taken from
+ * the shared list, published again when they stop): the phase ends only
+ * once no assist runs and the list is empty, so mark termination, with
+ * the world stopped, is left with what the threads' barrier buffers hold
+ * (and an overflow's rescan). Each object is greyed once per cycle, so
+ * this ends; a fatal signal ends it early, mark termination doing the
+ * rest.
  */
 void gcheap_mark_drain_bg(struct gcheap_mark *mark, unsigned int nworkers, unsigned int permille)
 {
-	int round;
-
-	for (round = 0; round < 4; round++) {
+	for (;;) {
 		drain_once(mark, nworkers, permille);
-		wait_event_killable_timeout(mark->assist_wq, !atomic_read(&mark->nassist),
-					    msecs_to_jiffies(10));
-		if (!READ_ONCE(mark->nfull) || fatal_signal_pending(current))
+		if (fatal_signal_pending(current))
 			break;
+		if (!READ_ONCE(mark->nfull) && !atomic_read(&mark->nassist))
+			break;
+		/* An assist is under way: its leftovers, or its end. */
+		wait_event_killable_timeout(mark->assist_wq,
+					    READ_ONCE(mark->nfull) || !atomic_read(&mark->nassist),
+					    msecs_to_jiffies(10));
 	}
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_mark_drain_bg);

@@ -66,6 +66,7 @@ struct gcheap_mark *gcheap_mark_current(struct gcheap *heap);
 void gcheap_mark_put(struct gcheap_mark *mark);
 void gcheap_mark_close(struct gcheap_mark *mark);
 void gcheap_mark_clear(struct gcheap *heap);
+void gcheap_mark_cached(struct gcheap_mark *mark);
 void gcheap_gcwork_init(struct gcheap_gcwork *w, struct gcheap_mark *mark);
 void gcheap_gcwork_dispose(struct gcheap_gcwork *w);
 void gcheap_grey(struct gcheap_gcwork *w, unsigned long addr);

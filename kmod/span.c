@@ -80,34 +80,44 @@ void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
 }
 
 /*
- * Destroy the DEAD spans, unless a cycle marks (either mode): its markers
- * hold spans found without a lock and may still be scanning one, so they
- * wait for the cycle's end (gc.c), their pages unused meanwhile.
+ * Destroy up to @max DEAD spans, unless a cycle marks (either mode): its
+ * markers hold spans found without a lock and may still be scanning one,
+ * so they wait for the cycle's end (gc.c), their pages unused meanwhile.
+ * Whether more are left. A batch at a time, because each zaps PTEs: a
+ * cycle that emptied thousands of spans must not hold heap->lock, which
+ * every new span needs, for all of them at once.
  */
-static void destroy_dead_locked(struct gcheap *heap)
+static bool destroy_dead_locked(struct gcheap *heap, unsigned int max)
 {
-	struct gcheap_span *span, *tmp;
-	struct llist_node *list;
+	struct gcheap_span *span;
 
 	lockdep_assert_held(&heap->lock);
 	if (heap->hold_spans)
-		return;
-	list = llist_del_all(&heap->dead_spans);
-	llist_for_each_entry_safe(span, tmp, list, dead)
+		return false;
+	if (!heap->dying)
+		WRITE_ONCE(heap->dying, llist_del_all(&heap->dead_spans));
+	while (heap->dying && max--) {
+		span = llist_entry(heap->dying, struct gcheap_span, dead);
+		WRITE_ONCE(heap->dying, heap->dying->next);
 		gcheap_span_destroy(heap, span);
+	}
+	return heap->dying || !llist_empty(&heap->dead_spans);
 }
 
 /*
  * A new span, INIT, as gcheap_span_create(), under heap->lock taken here;
- * the pages of dead spans go back first, so they can be reused at once.
+ * a batch of dead spans' pages go back first, so they can be reused at
+ * once, and all of them if the heap is out of pages otherwise.
  */
 struct gcheap_span *gcheap_span_new(struct gcheap *heap, u8 spanclass, unsigned long npages)
 {
 	struct gcheap_span *span;
 
 	mutex_lock(&heap->lock);
-	destroy_dead_locked(heap);
+	destroy_dead_locked(heap, GCHEAP_DESTROY_BATCH);
 	span = gcheap_span_create(heap, spanclass, npages);
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && destroy_dead_locked(heap, UINT_MAX))
+		span = gcheap_span_create(heap, spanclass, npages);
 	mutex_unlock(&heap->lock);
 	return span;
 }
@@ -132,12 +142,18 @@ void gcheap_span_kill(struct gcheap *heap, struct gcheap_span *span)
  */
 void gcheap_span_free_dead(struct gcheap *heap)
 {
+	bool more = true;
+
 	/* A cycle's markers hold spans: nothing to do until it ends. */
-	if (llist_empty(&heap->dead_spans) || READ_ONCE(heap->hold_spans))
+	if ((llist_empty(&heap->dead_spans) && !READ_ONCE(heap->dying)) ||
+	    READ_ONCE(heap->hold_spans))
 		return;
-	mutex_lock(&heap->lock);
-	destroy_dead_locked(heap);
-	mutex_unlock(&heap->lock);
+	while (more) {
+		mutex_lock(&heap->lock);
+		more = destroy_dead_locked(heap, GCHEAP_DESTROY_BATCH);
+		mutex_unlock(&heap->lock);
+		cond_resched();
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_span_free_dead);
 

@@ -10,6 +10,9 @@
 #include "heap.h"
 #include "sizeclass.h"
 
+/* Dead spans destroyed per hold of heap->lock. */
+#define GCHEAP_DESTROY_BATCH	32
+
 enum gcheap_span_state {
 	GCHEAP_SPAN_INIT,	/* being set up; invisible to lookups by address */
 	GCHEAP_SPAN_INUSE,	/* objects owned by the heap, on its central's lists */

@@ -29,7 +29,11 @@
  * value it overwrites is not shaded; a collector that relies on the
  * deletion half (stacks scanned once, at the start) must also rescan
  * stacks at mark termination, as the module does (gc.c), or close that
- * window.
+ * window. A move is many stores, whose old values are in no register: an
+ * unrecorded gch_memmove() publishes its destination while it runs
+ * (move_lo, move_hi), and a stop that turns the barrier on in the middle
+ * records every word there before the move goes on (gch_wb_parked), as
+ * the move records every word it wrote once it sees the barrier on.
  *
  * Async-signal safety: the stop handler reads the buffer (count, then
  * words) and empties it after a successful park, interrupting this code
@@ -67,6 +71,9 @@ int gch_wb_enabled;
 
 /* Heap addresses, but values in flight: the park hands them over itself. */
 static GCH_TLS struct gch_wbuf *wbuf;
+
+/* The destination words of an unrecorded gch_memmove() under way, or 0. */
+static GCH_TLS uintptr_t move_lo, move_hi;
 
 /*
  * Copy ctrl->wb_enabled into gch_wb_enabled. Outside the stop handler the
@@ -179,6 +186,37 @@ void gch_wb_record(uintptr_t old, uintptr_t new)
 	record(words, 2);
 }
 
+/* Record every aligned word of [lo, hi) as it is now. */
+static void record_range(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t a;
+
+	for (a = lo; a < hi; a += 8) {
+		uint64_t w = *(const volatile uint64_t *)a;
+
+		record(&w, 1);
+	}
+}
+
+/* A move with the barrier off, which a stop may turn on in its middle. */
+static void move_unrecorded(void *dst, const void *src, size_t n, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t olo = move_lo, ohi = move_hi;	/* a handler's move inside another */
+
+	move_hi = hi;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	move_lo = lo;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memmove(dst, src, n);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	move_lo = olo;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	move_hi = ohi;
+	/* The new words, if the barrier came on meanwhile (old ones: gch_wb_parked). */
+	if (unlikely(__atomic_load_n(&gch_wb_enabled, __ATOMIC_RELAXED)))
+		record_range(lo, hi);
+}
+
 /*
  * The aligned words overlapping [dst, dst + n), old ones before the move
  * and new ones after it: a slot partly overwritten may hold a pointer
@@ -190,23 +228,16 @@ void gch_memmove(void *dst, const void *src, size_t n)
 {
 	uintptr_t lo = (uintptr_t)dst & ~(uintptr_t)7;
 	uintptr_t hi = ((uintptr_t)dst + n + 7) & ~(uintptr_t)7;
-	uintptr_t a;
 
-	if (likely(!__atomic_load_n(&gch_wb_enabled, __ATOMIC_RELAXED)) || !n) {
-		memmove(dst, src, n);
+	if (!n)
+		return;
+	if (likely(!__atomic_load_n(&gch_wb_enabled, __ATOMIC_RELAXED))) {
+		move_unrecorded(dst, src, n, lo, hi);
 		return;
 	}
-	for (a = lo; a < hi; a += 8) {
-		uint64_t w = *(const volatile uint64_t *)a;
-
-		record(&w, 1);
-	}
+	record_range(lo, hi);
 	memmove(dst, src, n);
-	for (a = lo; a < hi; a += 8) {
-		uint64_t w = *(const volatile uint64_t *)a;
-
-		record(&w, 1);
-	}
+	record_range(lo, hi);
 }
 
 /* For the stop handler: the words to hand over with the park. */
@@ -219,12 +250,18 @@ void gch_wb_park_words(__u64 *ptrs, __u32 *count)
 	*ptrs = b ? (uintptr_t)b->w : 0;
 }
 
-/* The park took them; and the barrier may have changed meanwhile. */
+/*
+ * The park took them; and the barrier may have changed meanwhile. If it
+ * came on while this thread was in an unrecorded move, what the move has
+ * yet to overwrite is shaded now (see above).
+ */
 void gch_wb_parked(bool handed_over)
 {
 	if (handed_over && wbuf)
 		__atomic_store_n(&wbuf->n, 0, __ATOMIC_RELAXED);
 	gch_wb_refresh();
+	if (move_lo && __atomic_load_n(&gch_wb_enabled, __ATOMIC_RELAXED))
+		record_range(move_lo, move_hi);
 }
 
 /* Before the thread detaches: its last words, then its buffer. */

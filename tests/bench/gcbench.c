@@ -8,6 +8,10 @@
  *   cc -O2 -DGCBENCH_GCHEAP -DGCBENCH_IMPL='"gcheap"' -I. -Iuserlib/include \
  *      gcbench.c userlib/libgcheap.a -pthread
  *
+ * With -DGCBENCH_CONCURRENT too, it uses gcheap's own API on a heap
+ * opened GCH_INIT_CONCURRENT, every pointer store into a node through
+ * GCH_STORE (the only change to the workload).
+ *
  * Workload: a short-lived "stretch" tree of depth 18; a long-lived tree of
  * depth 16 and a long-lived pointer-free array of 500,000 doubles (half
  * filled) kept to the end; then for depths 4, 6, .., 16, NumIters(d) =
@@ -40,6 +44,16 @@
 
 #ifdef GCBENCH_GCHEAP
 #include "gcheap.h"
+#endif
+
+#ifdef GCBENCH_CONCURRENT
+#define NEW(size)		gch_alloc(size)
+#define NEW_ATOMIC(size)	gch_alloc_noscan(size)
+#define STORE(lvalue, v)	GCH_STORE(lvalue, v)
+#else
+#define NEW(size)		GC_MALLOC(size)
+#define NEW_ATOMIC(size)	GC_MALLOC_ATOMIC(size)
+#define STORE(lvalue, v)	((lvalue) = (v))
 #endif
 
 #ifndef GCBENCH_IMPL
@@ -105,14 +119,14 @@ static int NumIters(int i)
 
 static Node *NewNode(Node *l, Node *r)
 {
-	Node *n = GC_MALLOC(sizeof(Node));
+	Node *n = NEW(sizeof(Node));
 
 	if (!n) {
 		fprintf(stderr, "gcbench: out of memory\n");
 		exit(2);
 	}
-	n->left = l;
-	n->right = r;
+	STORE(n->left, l);
+	STORE(n->right, r);
 	return n;
 }
 
@@ -122,8 +136,8 @@ static void Populate(int iDepth, Node *thisNode)
 	if (iDepth <= 0)
 		return;
 	iDepth--;
-	thisNode->left = NewNode(NULL, NULL);
-	thisNode->right = NewNode(NULL, NULL);
+	STORE(thisNode->left, NewNode(NULL, NULL));
+	STORE(thisNode->right, NewNode(NULL, NULL));
 	Populate(iDepth, thisNode->left);
 	Populate(iDepth, thisNode->right);
 }
@@ -225,7 +239,16 @@ int main(void)
 	struct rusage ru;
 	int d, i, ok;
 
+#ifdef GCBENCH_CONCURRENT
+	struct gch_options opts = { .flags = GCH_INIT_CONCURRENT };
+
+	if (gch_init(&opts) != 0) {
+		perror("gcbench: gch_init");
+		return 2;
+	}
+#else
 	GC_INIT();
+#endif
 #ifdef GCBENCH_EVENTS
 	GC_set_on_collection_event(on_gc_event);
 #endif
@@ -237,7 +260,11 @@ int main(void)
 		return 2;
 	}
 #endif
+#ifdef GCBENCH_CONCURRENT
+	gc_before = (unsigned long)st0.num_gc;
+#else
 	gc_before = (unsigned long)GC_get_gc_no();
+#endif
 
 	printf("Garbage Collector Test (%s)\n", GCBENCH_IMPL);
 	printf(" Live storage will peak at %zu bytes.\n\n",
@@ -260,7 +287,7 @@ int main(void)
 	Populate(kLongLivedTreeDepth, longLivedTree);
 
 	printf(" Creating a long-lived array of %d doubles\n", kArraySize);
-	array = GC_MALLOC_ATOMIC(sizeof(double) * kArraySize);
+	array = NEW_ATOMIC(sizeof(double) * kArraySize);
 	if (!array) {
 		fprintf(stderr, "gcbench: out of memory\n");
 		return 2;
@@ -276,7 +303,6 @@ int main(void)
 	     longLivedTree->right != NULL && array[1000] == 1.0 / 1000;
 
 	t_end = now_ns();
-	gcs = (unsigned long)GC_get_gc_no() - gc_before;
 	getrusage(RUSAGE_SELF, &ru);
 
 #ifdef GCBENCH_EVENTS
@@ -293,6 +319,11 @@ int main(void)
 	/* The collector's maximum since the heap opened (at GC_INIT). */
 	max_pause_us = (long long)(st1.pause_max_ns / 1000);
 #endif
+#ifdef GCBENCH_CONCURRENT
+	gcs = (unsigned long)st1.num_gc - gc_before;
+#else
+	gcs = (unsigned long)GC_get_gc_no() - gc_before;
+#endif
 
 	printf("\nPhases (msec):\n");
 	printf("  %-24s %10.1f\n", "stretch (depth 18)", ms(stretch_ns));
@@ -308,7 +339,11 @@ int main(void)
 	}
 	printf("Completed in %.1f msec\n", ms(t_end - t_start));
 	printf("Completed %lu collections\n", gcs);
+#ifdef GCBENCH_CONCURRENT
+	printf("Heap size is %zu\n", (size_t)st1.heap_inuse);
+#else
 	printf("Heap size is %zu\n", (size_t)GC_get_heap_size());
+#endif
 	printf("Peak RSS is %ld KiB\n", ru.ru_maxrss);
 #ifdef GCBENCH_EVENTS
 	printf("Collections timed: %llu, max %.3f msec, total %.1f msec "
