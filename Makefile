@@ -6,8 +6,9 @@
 #   make soak         long stress runs (not part of check): the user tests
 #                     at soak length and a million fuzzer operations
 #   make bench        benchmarks in a VM: allocation throughput (gcheap,
-#                     malloc, libgc), how pages reach the process, and
-#                     what the write barrier costs a store
+#                     malloc, libgc), how pages reach the process, what
+#                     the write barrier costs a store, GCBench and a pause
+#                     test (gcheap in both modes, libgc, Go)
 #   make install      library, header and pkg-config file under PREFIX
 #   make dkms-install the module's sources under /usr/src, built by DKMS
 #
@@ -115,6 +116,8 @@ soak:
 BENCH_BIN := build/bench/alloc build/bench/fault build/bench/wbstore
 GCBENCH_BIN := build/bench/gcbench-gcheap build/bench/gcbench-gcheap-conc \
 	       build/bench/gcbench-libgc build/bench/gcbench-go
+PAUSETEST_BIN := build/bench/pausetest-gcheap-conc build/bench/pausetest-gcheap \
+		 build/bench/pausetest-libgc build/bench/pausetest-go
 
 build/bench/%: tests/bench/%.c userlib/libgcheap.a
 	@mkdir -p $(@D)
@@ -131,6 +134,24 @@ build/bench/gcbench-gcheap-conc: tests/bench/gcbench.c userlib/libgcheap.a $(LIB
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -DGCBENCH_GCHEAP -DGCBENCH_CONCURRENT \
 		-DGCBENCH_IMPL='"gcheap-concurrent"' -o $@ $< userlib/libgcheap.a -pthread
 
+# The pause test: one source for gcheap (both modes) and libgc, and Go's.
+build/bench/pausetest-gcheap: tests/bench/pausetest.c userlib/libgcheap.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< userlib/libgcheap.a -pthread
+
+build/bench/pausetest-gcheap-conc: tests/bench/pausetest.c userlib/libgcheap.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -DPT_CONCURRENT -o $@ $< userlib/libgcheap.a -pthread
+
+build/bench/pausetest-libgc: tests/bench/pausetest.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DPT_LIBGC -o $@ $< -lgc -pthread
+
+build/bench/pausetest-go: tests/bench/pausetest.go
+	@mkdir -p $(@D)
+	cd tests/bench && GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath \
+		GO111MODULE=off go build -o $(CURDIR)/$@ pausetest.go
+
 # Not GCH_CFLAGS: its -Iuserlib/include would pick gcheap's gc.h over libgc's.
 build/bench/gcbench-libgc: tests/bench/gcbench.c
 	@mkdir -p $(@D)
@@ -144,14 +165,19 @@ build/bench/gcbench-go: tests/bench/gcbench.go
 		GO111MODULE=off go build -o $(CURDIR)/$@ gcbench.go
 
 # Every benchmark in one boot, so their numbers come from one VM run.
-bench: $(BENCH_BIN) $(GCBENCH_BIN)
+# PAUSETEST_MB and PAUSETEST_SECONDS size the pause test (256 MiB, 10 s).
+bench: $(BENCH_BIN) $(GCBENCH_BIN) $(PAUSETEST_BIN)
 	tests/vm/install-deps
 	tests/vm/build-module deb61
 	tests/vm/run $(if $(GCHEAP_BENCH_SCALE),--env GCHEAP_BENCH_SCALE=$(GCHEAP_BENCH_SCALE)) \
-		$(if $(GCHEAP_BENCH_SIZES),--env GCHEAP_BENCH_SIZES=$(GCHEAP_BENCH_SIZES)) deb61 -- \
+		$(if $(GCHEAP_BENCH_SIZES),--env GCHEAP_BENCH_SIZES=$(GCHEAP_BENCH_SIZES)) \
+		$(if $(PAUSETEST_MB),--env PAUSETEST_MB=$(PAUSETEST_MB)) \
+		$(if $(PAUSETEST_SECONDS),--env PAUSETEST_SECONDS=$(PAUSETEST_SECONDS)) \
+		--deadline 3600 deb61 -- \
 		/bin/sh -c '$(CURDIR)/build/bench/fault && $(CURDIR)/build/bench/wbstore && \
 		$(CURDIR)/build/bench/alloc && \
-		$(CURDIR)/tests/bench/gcbench-report $(addprefix $(CURDIR)/,$(GCBENCH_BIN))'
+		$(CURDIR)/tests/bench/gcbench-report $(addprefix $(CURDIR)/,$(GCBENCH_BIN) \
+			$(PAUSETEST_BIN))'
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -179,11 +179,27 @@ static void record(const uint64_t *words, unsigned int k)
 		gch_wb_flush();
 }
 
+/*
+ * Only words that point into the heap can grey anything (the module
+ * ignores the rest): a store of or over NULL, or of a pointer elsewhere,
+ * costs no room in the buffer.
+ */
+static bool in_heap(uintptr_t v)
+{
+	return v - gch_heap.base < gch_heap.end - gch_heap.base;
+}
+
 void gch_wb_record(uintptr_t old, uintptr_t new)
 {
-	const uint64_t words[2] = { old, new };
+	uint64_t words[2];
+	unsigned int k = 0;
 
-	record(words, 2);
+	if (in_heap(old))
+		words[k++] = old;
+	if (in_heap(new))
+		words[k++] = new;
+	if (k)
+		record(words, k);
 }
 
 /* Record every aligned word of [lo, hi) as it is now. */
@@ -194,7 +210,8 @@ static void record_range(uintptr_t lo, uintptr_t hi)
 	for (a = lo; a < hi; a += 8) {
 		uint64_t w = *(const volatile uint64_t *)a;
 
-		record(&w, 1);
+		if (in_heap(w))
+			record(&w, 1);
 	}
 }
 
