@@ -25,6 +25,7 @@
 #include <linux/sched/signal.h>
 #include <linux/moduleparam.h>
 #include <linux/math64.h>
+#include <linux/ktime.h>
 #include <linux/export.h>
 #include <kunit/visibility.h>
 #include "assist.h"
@@ -59,7 +60,7 @@ static bool assist_can_go_on(struct gcheap *heap, struct gcheap_mark *mark)
 int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 {
 	struct gcheap_mark *mark;
-	u64 cycle, ratio, owed, got;
+	u64 cycle, ratio, owed, got, t0;
 	int ret = 0;
 
 	if (READ_ONCE(heap->ctrl->gc_phase) != GCHEAP_PHASE_MARK)
@@ -73,6 +74,7 @@ int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 		m->assist_bytes = 0;
 	}
 	m->assist_bytes -= min_t(u64, bytes, S64_MAX / 2);
+	t0 = ktime_get_ns();
 	while (m->assist_bytes < 0) {
 		ratio = gcheap_pacer_mark_ratio(heap, mark);
 		owed = max(mul_u64_u64_shr(-m->assist_bytes, ratio, 10),
@@ -91,6 +93,8 @@ int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 			break;
 		}
 	}
+	/* The time is the cycle's, not the program's (pacer.c's limiter). */
+	atomic64_add(ktime_get_ns() - t0, &mark->assist_ns);
 	gcheap_mark_put(mark);
 	return ret;
 }

@@ -53,6 +53,7 @@ int gcheap_gc_init(struct gcheap *heap)
 	heap->gogc = gcheap_default_gogc();
 	heap->next_gc = gcheap_pacer_goal(0, heap->gogc);
 	heap->trigger = heap->next_gc;
+	heap->memory_limit = GCHEAP_NO_LIMIT;
 	return gcheap_stw_init(heap);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_init);
@@ -108,11 +109,6 @@ static void record_pauses(struct gcheap *heap, u64 stw1, u64 stw2)
 }
 
 /*
- * Give up a cycle whose world is stopped, after any part of its marking:
- * the barrier off, nothing stays marked, nothing is freed, the world
- * restarts.
- */
-/*
  * The mark is closed (no marker or greyer is left): spans may be
  * destroyed again, and those emptied meanwhile are.
  */
@@ -124,6 +120,11 @@ static void release_spans(struct gcheap *heap)
 	gcheap_span_free_dead(heap);
 }
 
+/*
+ * Give up a cycle whose world is stopped, after any part of its marking:
+ * the barrier off, nothing stays marked, nothing is freed, the world
+ * restarts.
+ */
 static void give_up_stopped(struct gcheap *heap)
 {
 	mutex_lock(&heap->lock);
@@ -200,14 +201,32 @@ static int mark_finish(struct gcheap *heap, struct gcheap_mark *mark)
 }
 
 /*
+ * The time a cycle that began at @t0 took from the program: its stops
+ * (@stw1, and the one from @t2 to now) and, of a concurrent mark between
+ * them, its workers' share and the threads' assists.
+ */
+static u64 cycle_cpu_ns(struct gcheap *heap, struct gcheap_mark *mark, u64 t0, u64 stw1,
+			u64 t2, u64 now)
+{
+	u64 mark_ns = t2 - t0 - stw1;
+
+	if (READ_ONCE(heap->ctrl->gc_mode) == GCHEAP_MODE_CONCURRENT)
+		mark_ns = div_u64(mark_ns * gcheap_pacer_cpu_percent(), 100) +
+			  atomic64_read(&mark->assist_ns);
+	return stw1 + (now - t2) + mark_ns;
+}
+
+/*
  * Mark termination, the world stopped and the mark done: links and
  * finalizers, sweepgen += 2 (every span unswept), the next goal, the
  * barrier off; then the world restarts and sweeping goes on behind it.
+ * The cycle began at @t0; its first stop took @stw1, the second began at
+ * @t2 (a STW cycle: one stop, from @t2 == @t0).
  */
 static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
-		      const struct gcheap_gc *req, u64 stw1, u64 t2)
+		      const struct gcheap_gc *req, u64 t0, u64 stw1, u64 t2)
 {
-	u64 marked;
+	u64 marked, now, inuse;
 
 	gcheap_links_clear(heap);
 	if (!xa_empty(&heap->finalizers)) {
@@ -221,7 +240,12 @@ static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 		 atomic64_read(&heap->cnt.cached_free_bytes) +
 		 atomic64_read(&heap->cnt.black_bytes);
 	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
-	gcheap_pacer_cycle_end(heap, marked, atomic64_read(&mark->scan_work));
+	now = ktime_get_ns();
+	inuse = (u64)(heap->npages - heap->pa.free_pages) << GCHEAP_PAGE_SHIFT;
+	gcheap_pacer_cycle_end(heap, marked, atomic64_read(&mark->scan_work), inuse,
+			       cycle_cpu_ns(heap, mark, t0, stw1, t2, now),
+			       heap->last_gc_ns && t0 > heap->last_gc_ns ?
+			       t0 - heap->last_gc_ns : U64_MAX);
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	if (req->flags & GCHEAP_GC_FORCE)
 		heap->num_forced_gc++;
@@ -269,7 +293,7 @@ static int gc_cycle_stw(struct gcheap *heap, struct gcheap_mark *mark,
 	if (!ret)
 		ret = mark_finish(heap, mark);
 	if (!ret)
-		cycle_end(heap, mark, req, 0, t0);
+		cycle_end(heap, mark, req, t0, 0, t0);
 	return ret;
 }
 
@@ -331,7 +355,7 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 	if (!ret)
 		ret = mark_finish(heap, mark);
 	if (!ret)
-		cycle_end(heap, mark, req, stw1, t2);
+		cycle_end(heap, mark, req, t0, stw1, t2);
 	return ret;
 }
 

@@ -428,7 +428,7 @@ static void gc_test_pacer(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
 	gcheap_pacer_note_alloc(heap, 1);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 1u);
-	gcheap_pacer_cycle_end(heap, 6 << 20, 4 << 20);
+	gcheap_pacer_cycle_end(heap, 6 << 20, 4 << 20, 8 << 20, 1, 2);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 12ull << 20);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->next_gc, 12ull << 20);
 	KUNIT_EXPECT_EQ(test, heap->ctrl->gc_wanted, 0u);
@@ -493,10 +493,10 @@ static void gc_test_pacer_concurrent(struct kunit *test)
 	 */
 	mutex_lock(&heap->lock);
 	WRITE_ONCE(heap->ctrl->gc_mode, GCHEAP_MODE_CONCURRENT);
-	gcheap_pacer_cycle_end(heap, 6 << 20, 0);
+	gcheap_pacer_cycle_end(heap, 6 << 20, 0, 8 << 20, 1, 2);
 	gcheap_pacer_cycle_start(heap);
 	gcheap_pacer_note_alloc(heap, 2 << 20);
-	gcheap_pacer_cycle_end(heap, 6 << 20, 4 << 20);
+	gcheap_pacer_cycle_end(heap, 6 << 20, 4 << 20, 8 << 20, 1, 2);
 	KUNIT_EXPECT_EQ(test, heap->cons_mark[0], 512u);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 12ull << 20);
 	KUNIT_EXPECT_EQ(test, heap->trigger, 10715136ull);
@@ -621,6 +621,64 @@ static void gc_test_work_after_drain(struct kunit *test)
 }
 
 /*
+ * The memory limit: the goal shrinks under it (3 % headroom, at least
+ * 1 MiB, and the spans' bytes beyond the live ones), never below the live
+ * heap; and yields while collecting takes over half the time.
+ */
+static void gc_test_pacer_limit(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_setgc req = { .size = sizeof(req) };
+
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_limit_goal(GCHEAP_NO_LIMIT, 0, 1 << 20), U64_MAX);
+	/* 100 MiB limit: 3 MiB headroom, 7 MiB of fragmentation: 90 MiB. */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_limit_goal(100 << 20, 7 << 20, 10 << 20), 90ull << 20);
+	/* 10 MiB limit: 1 MiB headroom (3 % is less). */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_limit_goal(10 << 20, 0, 2 << 20), 9ull << 20);
+	/* Live past the limit: the goal is the live heap. */
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_limit_goal(10 << 20, 0, 12 << 20), 12ull << 20);
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_limit_goal(10 << 20, 20 << 20, 2 << 20), 2ull << 20);
+
+	/* Bad requests change nothing. */
+	req.flags = 4;
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_setgc(heap, &req), -EINVAL);
+	req.flags = GCHEAP_SETGC_LIMIT | GCHEAP_SETGC_KEEP_GOGC;
+	req.memory_limit = 0;
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_setgc(heap, &req), -EINVAL);
+	KUNIT_EXPECT_EQ(test, heap->memory_limit, GCHEAP_NO_LIMIT);
+
+	/* GOGC 100 after 10 MiB live: 20 MiB; a 16 MiB limit (1 MiB frag) makes it 14.5 MiB. */
+	mutex_lock(&heap->lock);
+	gcheap_pacer_cycle_end(heap, 10 << 20, 0, 11 << 20, 1, 2);
+	mutex_unlock(&heap->lock);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);
+	req.memory_limit = 16 << 20;
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_setgc(heap, &req), 0);
+	KUNIT_EXPECT_EQ(test, req.gogc, 100);
+	KUNIT_EXPECT_EQ(test, req.memory_limit, GCHEAP_NO_LIMIT);
+	KUNIT_EXPECT_EQ(test, heap->gogc, 100);
+	/* 16 MiB - 1 MiB headroom (3 % = 491520 B is less) - 1 MiB frag. */
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 14ull << 20);
+
+	/* A cycle that took more than the program's time between: the limit yields. */
+	mutex_lock(&heap->lock);
+	gcheap_pacer_cycle_end(heap, 10 << 20, 0, 11 << 20, 3, 2);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);
+	gcheap_pacer_set_gogc(heap, GCHEAP_GOGC_OFF);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);	/* GOGC 100's */
+	gcheap_pacer_cycle_end(heap, 10 << 20, 0, 11 << 20, 1, 2);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 14ull << 20);	/* GOGC off: the limit's */
+	gcheap_pacer_set_gogc(heap, 100);
+	mutex_unlock(&heap->lock);
+
+	req.flags = GCHEAP_SETGC_LIMIT | GCHEAP_SETGC_KEEP_GOGC;
+	req.memory_limit = GCHEAP_NO_LIMIT;
+	KUNIT_EXPECT_EQ(test, gcheap_pacer_setgc(heap, &req), 0);
+	KUNIT_EXPECT_EQ(test, req.memory_limit, 16ull << 20);
+	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);
+}
+
+/*
  * A thread allocating while a cycle marks pays in mark work: first with
  * the workers' credit, then by scanning itself; none of it while the
  * cycle does not mark.
@@ -699,6 +757,7 @@ static struct kunit_case gc_test_cases[] = {
 	KUNIT_CASE(gc_test_closed_mark),
 	KUNIT_CASE(gc_test_pacer),
 	KUNIT_CASE(gc_test_pacer_concurrent),
+	KUNIT_CASE(gc_test_pacer_limit),
 	KUNIT_CASE(gc_test_assist),
 	KUNIT_CASE(gc_test_allocate_black),
 	KUNIT_CASE(gc_test_work_after_drain),

@@ -122,6 +122,9 @@ struct gcheap {
 	int gogc;
 	u64 next_gc, last_marked;
 	u64 trigger;			/* live_bytes that starts a cycle (next_gc if STW) */
+	u64 memory_limit;		/* soft limit on the spans' bytes, or GCHEAP_NO_LIMIT */
+	u64 limit_frag;			/* span bytes beyond live, at the last cycle's end */
+	bool limiter;			/* collecting took over half the time: the limit yields */
 	u64 last_scan_work;		/* bytes the last finished cycle scanned */
 	u64 live_at_start;		/* live_bytes as the cycle's mark began */
 	/* Bytes allocated per KiB scanned, by the last cycles, newest first. */

@@ -56,6 +56,7 @@ struct gcheap_mark {
 	atomic64_t scan_work;		/* bytes scanned this cycle (the pacer's measure) */
 	atomic64_t bg_credit;		/* background scan work assists may claim */
 	atomic_t nassist;		/* threads assisting now */
+	atomic64_t assist_ns;		/* time threads spent assisting (the limiter's) */
 	wait_queue_head_t assist_wq;	/* assists waiting for credit, the collector for assists */
 	struct gcheap_mark_worker workers[];
 };

@@ -29,6 +29,12 @@
  * spread over the heap left before the goal (1.1 x the goal once it is
  * passed): allocation near the goal pays for all the work there is.
  *
+ * Memory limit (Go's GOMEMLIMIT): the goal shrinks so the spans' bytes
+ * stay under it, down to the live heap at most; if collecting then takes
+ * over half of the time since the cycle before (its stops, and its
+ * workers' share of a concurrent mark), the limit yields until a cycle
+ * takes less (Go's CPU limiter: no death spiral).
+ *
  * Crossing the trigger sets gc_wanted in the control page; the library,
  * which polls it after each refill, then asks for a cycle.
  *
@@ -199,10 +205,46 @@ static bool concurrent(const struct gcheap *heap)
 	return heap->ctrl && READ_ONCE(heap->ctrl->gc_mode) == GCHEAP_MODE_CONCURRENT;
 }
 
+/*
+ * Go's memory-limit goal: the live heap that keeps the spans' bytes under
+ * @limit, given @frag bytes of spans beyond the live ones, with 3 % (at
+ * least 1 MiB) of headroom; never below @marked.
+ */
+u64 gcheap_pacer_limit_goal(u64 limit, u64 frag, u64 marked)
+{
+	u64 room = max(div_u64(limit, 100) * 3, GCHEAP_LIMIT_HEADROOM_MIN);
+
+	if (limit == GCHEAP_NO_LIMIT)
+		return U64_MAX;
+	if (limit < room || limit - room < frag)
+		return marked;
+	return max(limit - room - frag, marked);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_limit_goal);
+
+/*
+ * The heap goal: GOGC's, or the memory limit's where smaller -- unless
+ * collecting took over half the time since the cycle before (the
+ * limiter, Go's CPU limit on the memory limit): then the limit yields to
+ * GOGC's goal, or to GOGC 100's if GOGC is off, so the program keeps at
+ * least half of its time.
+ */
+static u64 heap_goal(const struct gcheap *heap)
+{
+	u64 goal = gcheap_pacer_goal(heap->last_marked, heap->gogc);
+	u64 lg = gcheap_pacer_limit_goal(heap->memory_limit, heap->limit_frag, heap->last_marked);
+
+	if (lg >= goal)
+		return goal;
+	if (!heap->limiter)
+		return lg;
+	return heap->gogc < 0 ? max(lg, gcheap_pacer_goal(heap->last_marked, 100)) : goal;
+}
+
 /* The goal and trigger from the last cycle's numbers. heap->lock held. */
 static void set_goal(struct gcheap *heap)
 {
-	u64 goal = gcheap_pacer_goal(heap->last_marked, heap->gogc), runway;
+	u64 goal = heap_goal(heap), runway;
 
 	WRITE_ONCE(heap->next_gc, goal);
 	runway = gcheap_pacer_runway(heap->cons_mark, GCHEAP_PACER_CONS_HISTORY,
@@ -244,14 +286,19 @@ void gcheap_pacer_note_alloc(struct gcheap *heap, s64 bytes)
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_note_alloc);
 
 /*
- * A cycle found @marked bytes live, scanning @scan_work bytes; a
- * concurrent one learns how much the program allocated meanwhile.
+ * A cycle found @marked bytes live, scanning @scan_work bytes, with
+ * @inuse bytes of spans; it took @gc_ns of CPU, after @mut_ns of the
+ * program's time since the cycle before. A concurrent one learns how
+ * much the program allocated meanwhile.
  */
-void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked, u64 scan_work)
+void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked, u64 scan_work, u64 inuse,
+			    u64 gc_ns, u64 mut_ns)
 {
 	u64 live = gcheap_pacer_live(heap);
 
 	lockdep_assert_held(&heap->lock);
+	heap->limit_frag = inuse > marked ? inuse - marked : 0;
+	heap->limiter = gc_ns > mut_ns;
 	if (concurrent(heap)) {
 		memmove(heap->cons_mark + 1, heap->cons_mark,
 			sizeof(heap->cons_mark) - sizeof(heap->cons_mark[0]));
@@ -265,16 +312,30 @@ void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked, u64 scan_work)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_cycle_end);
 
-/* GCHEAP_IOC_SETGC: set GOGC, the old value back in @req. */
+/* GCHEAP_IOC_SETGC: set GOGC and the memory limit, the old values back in @req. */
 int gcheap_pacer_setgc(struct gcheap *heap, struct gcheap_setgc *req)
 {
-	if (req->gogc < GCHEAP_GOGC_OFF)
+	u64 old_limit;
+
+	if (req->flags & ~(GCHEAP_SETGC_KEEP_GOGC | GCHEAP_SETGC_LIMIT) || req->__reserved)
+		return -EINVAL;
+	if (!(req->flags & GCHEAP_SETGC_KEEP_GOGC) && req->gogc < GCHEAP_GOGC_OFF)
+		return -EINVAL;
+	if (req->flags & GCHEAP_SETGC_LIMIT && !req->memory_limit)
 		return -EINVAL;
 	mutex_lock(&heap->lock);
-	req->gogc = gcheap_pacer_set_gogc(heap, req->gogc);
+	old_limit = heap->memory_limit;
+	if (req->flags & GCHEAP_SETGC_LIMIT)
+		WRITE_ONCE(heap->memory_limit, req->memory_limit);
+	if (req->flags & GCHEAP_SETGC_KEEP_GOGC)
+		req->gogc = gcheap_pacer_set_gogc(heap, heap->gogc);
+	else
+		req->gogc = gcheap_pacer_set_gogc(heap, req->gogc);
 	mutex_unlock(&heap->lock);
+	req->memory_limit = old_limit;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_setgc);
 
 /* Set GOGC; returns the old value. */
 int gcheap_pacer_set_gogc(struct gcheap *heap, int v)

@@ -455,15 +455,32 @@ struct gcheap_link {
 
 #define GCHEAP_LINK_SIZE_VER0	24
 
-/* GCHEAP_IOC_SETGC: set the heap's GOGC; returns the previous value in it. */
+/*
+ * GCHEAP_IOC_SETGC: set the heap's GOGC and (version 1) its soft memory
+ * limit (Go's GOMEMLIMIT); the previous values come back in the fields.
+ * The limit bounds the bytes of the heap's spans (heap_inuse): the goal
+ * shrinks to fit under it, but never below what the last cycle found
+ * live, and the limit yields while collecting takes more than half the
+ * time (no death spiral: the heap may then pass it). Without
+ * GCHEAP_SETGC_LIMIT the limit stays as it is; with GCHEAP_SETGC_KEEP_GOGC
+ * GOGC does.
+ */
 #define GCHEAP_GOGC_OFF		(-1)
+#define GCHEAP_NO_LIMIT		(~0ULL)
+#define GCHEAP_SETGC_KEEP_GOGC	_BITUL(0)
+#define GCHEAP_SETGC_LIMIT	_BITUL(1)
 
 struct gcheap_setgc {
 	__u32 size;
 	__s32 gogc;		/* in: percent, or GCHEAP_GOGC_OFF; out: old value */
+	/* Version 1. */
+	__u64 memory_limit;	/* in: bytes, or GCHEAP_NO_LIMIT; out: old value */
+	__u32 flags;		/* GCHEAP_SETGC_* */
+	__u32 __reserved;
 };
 
 #define GCHEAP_SETGC_SIZE_VER0	8
+#define GCHEAP_SETGC_SIZE_VER1	24
 
 /*
  * The hybrid write barrier (Go's, proposal 17503). A heap is opened in one

@@ -114,14 +114,68 @@ static int set_gogc(int percent, int *old)
 	return 0;
 }
 
+/* Go's GOMEMLIMIT syntax: "off", or bytes with an optional unit. */
+static int parse_limit(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; unsigned int shift; } units[] = {
+		{ "", 0 }, { "B", 0 }, { "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+	};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (!strcmp(s, "off")) {
+		*out = GCH_NO_LIMIT;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			if (!v || v > UINT64_MAX >> units[i].shift)
+				return -1;
+			*out = (uint64_t)v << units[i].shift;
+			return 0;
+		}
+	return -1;
+}
+
+/* Also while the heap opens, before it is published. */
+static int set_limit(uint64_t bytes, uint64_t *old)
+{
+	struct gcheap_setgc req = {
+		.size = sizeof(req),
+		.flags = GCHEAP_SETGC_LIMIT | GCHEAP_SETGC_KEEP_GOGC,
+		.memory_limit = bytes,
+	};
+
+	if (!bytes) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (gch_ioctl(GCHEAP_IOC_SETGC, &req) < 0)
+		return -1;
+	if (old)
+		*old = req.memory_limit;
+	return 0;
+}
+
 int gch_collect_init(void)
 {
 	const char *env = getenv("GOGC");
+	const char *lim = getenv("GOMEMLIMIT");
 	const char *tr = getenv("GCHEAP_TRACE");
+	uint64_t limit;
 	int gogc;
 
 	trace = tr && *tr && strcmp(tr, "0");
 	if (env && parse_gogc(env, &gogc) == 0 && set_gogc(gogc, NULL) < 0)
+		return -1;
+	if (lim && parse_limit(lim, &limit) == 0 && set_limit(limit, NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -282,6 +336,13 @@ int gch_set_gogc(int percent, int *old)
 	if (!gch_heap.ready && gch_heap_ensure() < 0)
 		return -1;
 	return set_gogc(percent, old);
+}
+
+int gch_set_memory_limit(uint64_t bytes, uint64_t *old)
+{
+	if (!gch_heap.ready && gch_heap_ensure() < 0)
+		return -1;
+	return set_limit(bytes, old);
 }
 
 /* Take queued finalizers into @batch (on the caller's stack) and run them. */

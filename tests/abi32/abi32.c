@@ -24,7 +24,7 @@ _Static_assert(sizeof(struct gcheap_root) == 24, "root");
 _Static_assert(sizeof(struct gcheap_finalizer) == 56, "finalizer");
 _Static_assert(sizeof(struct gcheap_finalizers) == 24, "finalizers");
 _Static_assert(sizeof(struct gcheap_link) == 24, "link");
-_Static_assert(sizeof(struct gcheap_setgc) == 8, "setgc");
+_Static_assert(sizeof(struct gcheap_setgc) == 24, "setgc");
 _Static_assert(sizeof(struct gcheap_wb_flush) == GCHEAP_WB_FLUSH_SIZE_VER0, "wb flush");
 _Static_assert(sizeof(struct gcheap_mode) == GCHEAP_MODE_SIZE_VER0, "mode");
 _Static_assert(sizeof(struct gcheap_ctrl) == 56, "ctrl");

@@ -10,7 +10,12 @@
  *  - the cycles start by themselves, run by the library's collector thread
  *    (no thread of the test asks for one);
  *  - every chain reachable from the table stays intact throughout;
- *  - an idle heap gets a cycle once the forced-cycle period passes.
+ *  - an idle heap gets a cycle once the forced-cycle period passes;
+ *  - with GOGC off and a memory limit, cycles come by themselves and keep
+ *    the heap's spans near the limit;
+ *  - with a limit below the live heap, the collector does not run
+ *    cycle after cycle (Go's CPU limiter): the program still gets through
+ *    its allocations in a number of cycles of the order of allocated / live.
  *
  * GCHEAP_SOAK=1 allocates longer.
  */
@@ -164,6 +169,56 @@ static bool collector_thread_running(void)
 	return found;
 }
 
+/* Allocate @bytes of garbage here; the largest heap_inuse seen, sampled. */
+static uint64_t churn(uint64_t bytes)
+{
+	uint64_t done = 0, peak = 0;
+	struct gch_stats st;
+
+	while (done < bytes) {
+		struct node *c = chain_new(0);
+
+		(void)c;
+		done += CHAIN * sizeof(struct node);
+		if (done % MiB == 0 && gch_stats(&st) == 0 && st.heap_inuse > peak)
+			peak = st.heap_inuse;
+	}
+	return peak;
+}
+
+static void limit_checks(void)
+{
+	struct gch_stats st0, st1;
+	uint64_t old = 0, peak, limit = 24 * MiB;
+	int gogc;
+
+	ok(gch_set_memory_limit(0, NULL) < 0 && errno == EINVAL, "a limit of 0 bytes: EINVAL");
+	if (!ok(gch_set_gogc(-1, &gogc) == 0 && gch_set_memory_limit(limit, &old) == 0 &&
+		old == GCH_NO_LIMIT, "GOGC off, a 24 MiB memory limit (there was none)"))
+		return;
+	gch_stats(&st0);
+	peak = churn(128 * MiB);
+	gch_stats(&st1);
+	ok(st1.num_gc - st0.num_gc >= 3,
+	   "GOGC off, 8 MiB live, 128 MiB allocated: %llu cycles, all the limit's",
+	   (unsigned long long)(st1.num_gc - st0.num_gc));
+	ok(peak <= limit + limit / 4 + SLACK,
+	   "the heap's spans stayed near the limit: peak heap_inuse %llu KiB (limit %llu KiB)",
+	   (unsigned long long)peak >> 10, (unsigned long long)limit >> 10);
+
+	/* The live table (8 MiB) over a 4 MiB limit. */
+	if (!ok(gch_set_memory_limit(4 * MiB, &old) == 0 && old == limit, "a 4 MiB limit"))
+		return;
+	gch_stats(&st0);
+	churn(128 * MiB);
+	gch_stats(&st1);
+	ok(st1.num_gc - st0.num_gc <= 2 * 128 / 8 + 16,
+	   "live heap over the limit, 128 MiB allocated: %llu cycles, not one per refill",
+	   (unsigned long long)(st1.num_gc - st0.num_gc));
+	ok(gch_set_memory_limit(GCH_NO_LIMIT, NULL) == 0 && gch_set_gogc(gogc, NULL) == 0,
+	   "limit and GOGC as they were");
+}
+
 int main(void)
 {
 	struct gch_options opts = { .flags = GCH_INIT_CONCURRENT };
@@ -241,5 +296,6 @@ int main(void)
 		}
 		ok(k < 600, "an idle heap got a forced cycle after GCHEAP_FORCEGC_PERIOD");
 	}
+	limit_checks();
 	return tap_done();
 }

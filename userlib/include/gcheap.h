@@ -225,6 +225,20 @@ int gch_collect(void);
 int gch_set_gogc(int percent, int *old);
 
 /*
+ * Set the soft memory limit (Go's GOMEMLIMIT), in bytes of the heap's
+ * spans (gch_stats' heap_inuse), GCH_NO_LIMIT for none (the default):
+ * cycles come early enough to stay under it, down to collecting whenever
+ * the heap has grown past what the last cycle found live; but while
+ * collecting takes more than half the time the limit yields (the heap may
+ * pass it rather than the program stall). With GOGC off, the limit alone
+ * decides when cycles run. The previous value is stored in *@old if @old
+ * is not NULL. The environment's GOMEMLIMIT (bytes, with an optional B,
+ * KiB, MiB, GiB or TiB suffix, or "off") sets the heap's initial value.
+ */
+#define GCH_NO_LIMIT	UINT64_MAX
+int gch_set_memory_limit(uint64_t bytes, uint64_t *old);
+
+/*
  * Scan [lo, hi) for pointers at every collection (a malloc'd array holding
  * heap pointers). Bounds are rounded to 8 bytes. gch_root_remove() takes
  * the same bounds.
