@@ -442,8 +442,13 @@ static void gc_test_pacer(struct kunit *test)
 static void gc_test_pacer_concurrent(struct kunit *test)
 {
 	static const u32 cons[GCHEAP_PACER_CONS_HISTORY] = { 512, 2048 };
+	/* CPUs, percent: workers, the first one's permille of a CPU. */
+	static const unsigned int workers[][4] = {
+		{ 2, 25, 1, 500 }, { 3, 25, 1, 750 }, { 4, 25, 1, 1000 }, { 6, 25, 2, 500 },
+		{ 8, 25, 2, 1000 }, { 2, 1, 1, 20 }, { 2, 100, 2, 1000 },
+	};
 	struct gcheap *heap = test->priv;
-	unsigned int n, p;
+	unsigned int n, p, i;
 
 	/* Trigger: goal - runway within [marked + 45/64 D, max(marked + 61/64 D, goal - 4M)]. */
 	KUNIT_EXPECT_EQ(test, gcheap_pacer_trigger(10 << 20, 20 << 20, 0), 20480000ull);
@@ -471,20 +476,13 @@ static void gc_test_pacer_concurrent(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gcheap_pacer_assist_ratio(0, 0, 0, 4 << 20), 1ull);
 
 	/* Workers: Go's dedicated count, fractional when rounding is off by > 30 %. */
-	gcheap_pacer_workers(2, 25, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 500u);
-	gcheap_pacer_workers(3, 25, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 750u);
-	gcheap_pacer_workers(4, 25, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 1000u);
-	gcheap_pacer_workers(6, 25, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 2 * 10000 + 500u);
-	gcheap_pacer_workers(8, 25, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 2 * 10000 + 1000u);
-	gcheap_pacer_workers(2, 1, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 1 * 10000 + 20u);
-	gcheap_pacer_workers(2, 100, &n, &p);
-	KUNIT_EXPECT_EQ(test, n * 10000 + p, 2 * 10000 + 1000u);
+	for (i = 0; i < ARRAY_SIZE(workers); i++) {
+		gcheap_pacer_workers(workers[i][0], workers[i][1], &n, &p);
+		KUNIT_EXPECT_EQ_MSG(test, n, workers[i][2], "%u CPUs at %u %%", workers[i][0],
+				    workers[i][1]);
+		KUNIT_EXPECT_EQ_MSG(test, p, workers[i][3], "%u CPUs at %u %%", workers[i][0],
+				    workers[i][1]);
+	}
 
 	/*
 	 * A concurrent heap learns its runway: 2 MiB allocated while 4 MiB

@@ -156,6 +156,11 @@ static struct node *black_new(void)
 	return gch_alloc(BLACK_SIZE);
 }
 
+static __attribute__((noinline)) void setup(int slot, uint64_t id)
+{
+	GCH_STORE(parent()->slot[slot], white_new(id));
+}
+
 static __attribute__((noinline)) void mutate_a(void)
 {
 	struct node *g = parent();
@@ -166,32 +171,10 @@ static __attribute__((noinline)) void mutate_a(void)
 	GCH_STORE(g->slot[0], NULL);		/* the grey path deleted */
 }
 
-static __attribute__((noinline)) void setup(int slot, uint64_t id)
-{
-	GCH_STORE(parent()->slot[slot], white_new(id));
-}
-
-static void case_a(void)
-{
-	bool marking = false;
-
-	setup(0, 0xa);
-	scrub_stack();
-	if (!ok(wait_marking(), "A: a cycle marks"))
-		return;
-	mutate_a();
-	scrub_stack();
-	ok(finish_cycle(&marking), "A: the cycle ends, a full collection after it");
-	ok(white_ok(holder[0]->slot[0], 0xa),
-	   "A: a white object given to a black one, its grey path deleted, survives%s",
-	   marking ? "" : " (the mark ended early)");
-}
-
 static __attribute__((noinline)) void mutate_b(void)
 {
 	struct node *g = parent();
 	void *volatile local = g->slot[1];	/* heap -> stack */
-
 	struct node *b;
 
 	GCH_STORE(g->slot[1], NULL);
@@ -199,22 +182,6 @@ static __attribute__((noinline)) void mutate_b(void)
 	holder[1] = b;
 	GCH_STORE(b->slot[0], local);		/* stack -> heap */
 	local = NULL;
-}
-
-static void case_b(void)
-{
-	bool marking = false;
-
-	setup(1, 0xb);
-	scrub_stack();
-	if (!ok(wait_marking(), "B: a cycle marks"))
-		return;
-	mutate_b();
-	scrub_stack();
-	ok(finish_cycle(&marking), "B: the cycle ends, a full collection after it");
-	ok(white_ok(holder[1]->slot[0], 0xb),
-	   "B: a pointer moved heap -> stack -> black object survives%s",
-	   marking ? "" : " (the mark ended early)");
 }
 
 static __attribute__((noinline)) void mutate_c(void)
@@ -228,23 +195,37 @@ static __attribute__((noinline)) void mutate_c(void)
 	gch_memmove(&g->slot[2], zero, sizeof(zero));
 }
 
-static void case_c(void)
+/* Cases A to C: white objects in the parent's slots, moved into holder[k]'s. */
+static const struct lost_case {
+	const char *name, *what;
+	int slot, n;		/* the parent's slots that hold the white objects */
+	int dest;		/* the black object's slots that hold them after */
+	void (*mutate)(void);
+} cases[] = {
+	{ "A", "a white object given to a black one, its grey path deleted, survives",
+	  0, 1, 0, mutate_a },
+	{ "B", "a pointer moved heap -> stack -> black object survives", 1, 1, 0, mutate_b },
+	{ "C", "pointers copied by gch_memmove, the originals cleared by it, survive",
+	  2, 4, 2, mutate_c },
+};
+
+static void run_case(int k)
 {
+	const struct lost_case *c = &cases[k];
 	bool marking = false, good = true;
 	int i;
 
-	for (i = 0; i < 4; i++)
-		setup(2 + i, 0xc0 + (uint64_t)i);
+	for (i = 0; i < c->n; i++)
+		setup(c->slot + i, ((uint64_t)k << 8) + (uint64_t)i);
 	scrub_stack();
-	if (!ok(wait_marking(), "C: a cycle marks"))
+	if (!ok(wait_marking(), "%s: a cycle marks", c->name))
 		return;
-	mutate_c();
+	c->mutate();
 	scrub_stack();
-	ok(finish_cycle(&marking), "C: the cycle ends, a full collection after it");
-	for (i = 0; i < 4; i++)
-		good = good && white_ok(holder[2]->slot[2 + i], 0xc0 + (uint64_t)i);
-	ok(good, "C: pointers copied by gch_memmove, the originals cleared by it, survive%s",
-	   marking ? "" : " (the mark ended early)");
+	ok(finish_cycle(&marking), "%s: the cycle ends, a full collection after it", c->name);
+	for (i = 0; i < c->n; i++)
+		good = good && white_ok(holder[k]->slot[c->dest + i], ((uint64_t)k << 8) + (uint64_t)i);
+	ok(good, "%s: %s%s", c->name, c->what, marking ? "" : " (the mark ended early)");
 }
 
 /* Case D: the rotating thread. */
@@ -310,6 +291,7 @@ static void case_d(void)
 int main(void)
 {
 	struct gch_options opts = { .flags = GCH_INIT_CONCURRENT };
+	int k;
 
 	if (!ok(knob_set("gc_cpu_percent", "1") == 0, "gc_cpu_percent set to 1"))
 		return tap_done();
@@ -323,9 +305,8 @@ int main(void)
 	build_chain();
 	if (!ok(chain != NULL, "a chain of %d nodes, the white objects' parent last", NCHAIN))
 		return tap_done();
-	case_a();
-	case_b();
-	case_c();
+	for (k = 0; k < (int)(sizeof(cases) / sizeof(cases[0])); k++)
+		run_case(k);
 	case_d();
 	return tap_done();
 }
