@@ -235,7 +235,7 @@ struct gcheap_stats {
 	__u64 large_allocs;	/* large objects allocated, ever */
 	__u64 frees;		/* objects released with GCHEAP_IOC_FREE, ever */
 	/* Version 1 (GCHEAP_STATS_SIZE_VER1): the collector. */
-	__u64 next_gc;		/* heap_alloc at which the next cycle starts */
+	__u64 next_gc;		/* the heap goal (a STW heap: where the next cycle starts) */
 	__u64 last_marked;	/* bytes found live by the last cycle */
 	__u64 num_gc;		/* cycles completed */
 	__u64 num_forced_gc;	/* of which asked for with GCHEAP_GC_FORCE */
