@@ -617,13 +617,17 @@ static void balance(struct gcheap_gcwork *w)
  * once it has worked more than that share of the time since @t0, its
  * buffer published first so assists and other workers can take the work
  * meanwhile. Returns the time it slept. A sleep is at most 10 ms, so the
- * worker notices the end of the work soon.
+ * worker notices the end of the work soon. While threads assist, or wait
+ * to, the program is stalled on the mark: the worker does not sleep then,
+ * so the stall is shorter.
  */
 static u64 fractional_yield(struct gcheap_gcwork *w, u64 t0, u64 slept, unsigned int permille)
 {
 	u64 now = ktime_get_ns(), elapsed = now - t0, worked = elapsed - slept, owed;
 
 	if (worked * 1000 <= (u64)permille * elapsed)
+		return 0;
+	if (atomic_read(&w->mark->nassist) || wq_has_sleeper(&w->mark->assist_wq))
 		return 0;
 	owed = min_t(u64, div_u64(worked * 1000, permille) - elapsed, 10 * NSEC_PER_MSEC);
 	if (w->buf && w->buf->n) {

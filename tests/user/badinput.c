@@ -559,6 +559,23 @@ static void test_collector(void)
 	   "GOGC set to 50, 100 before");
 	sg.gogc = GCHEAP_GOGC_OFF;
 	ok(xioctl(GCHEAP_IOC_SETGC, &sg) == 0 && stats().next_gc == ~0ULL, "GOGC off: no goal");
+	sg.flags = 1u << 7;
+	BAD(xioctl(GCHEAP_IOC_SETGC, &sg), -EINVAL, "SETGC with an unknown flag: EINVAL");
+	sg.flags = GCHEAP_SETGC_LIMIT | GCHEAP_SETGC_KEEP_GOGC;
+	sg.memory_limit = 0;
+	BAD(xioctl(GCHEAP_IOC_SETGC, &sg), -EINVAL, "a memory limit of 0: EINVAL");
+	sg.memory_limit = 8 << 20;
+	sg.__reserved = 1;
+	BAD(xioctl(GCHEAP_IOC_SETGC, &sg), -EINVAL, "SETGC with reserved set: EINVAL");
+	sg.__reserved = 0;
+	sg.gogc = -7;	/* ignored: GOGC kept */
+	ok(xioctl(GCHEAP_IOC_SETGC, &sg) == 0 && sg.gogc == GCHEAP_GOGC_OFF &&
+	   sg.memory_limit == GCHEAP_NO_LIMIT && stats().gogc == GCHEAP_GOGC_OFF,
+	   "an 8 MiB limit, GOGC kept (off); there was no limit");
+	sg.memory_limit = GCHEAP_NO_LIMIT;
+	ok(xioctl(GCHEAP_IOC_SETGC, &sg) == 0 && sg.memory_limit == 8 << 20 &&
+	   stats().next_gc == ~0ULL, "the limit lifted: no goal again, 8 MiB before");
+	sg.flags = 0;
 	ok(attach(GCHEAP_THREAD_DETACH, 0) == 0 && stats().threads == 0, "detach");
 	BAD(refill(4, 0, NULL, NULL), -EPERM, "a detached thread cannot allocate: EPERM");
 }
