@@ -16,7 +16,9 @@
  * waits for the workers' credit, for more grey objects, or for the end
  * of the mark; interruptibly, since the world may be stopping to end the
  * cycle and the thread must park for it. Interrupted, nothing is given
- * out and the debit is taken back (the ioctl is restarted).
+ * out and the debit is taken back: the ioctl is restarted after the
+ * handler, whatever its SA_RESTART (-ERESTARTNOINTR), so an allocation
+ * never fails for a signal.
  *
  * Locking: none but the mark's. The balance is the calling thread's own
  * (only it allocates through its gcheap_m); the mark is taken with
@@ -55,7 +57,7 @@ static bool assist_can_go_on(struct gcheap *heap, struct gcheap_mark *mark)
 
 /*
  * @m is about to take @bytes of heap: pay for them if a cycle marks. 0 to
- * go on; -ERESTARTSYS if a signal came first (nothing debited).
+ * go on; -ERESTARTNOINTR if a signal came first (nothing debited).
  */
 int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 {
@@ -89,7 +91,7 @@ int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 		if (signal_pending(current) ||
 		    wait_event_interruptible(mark->assist_wq, assist_can_go_on(heap, mark))) {
 			m->assist_bytes += bytes;
-			ret = -ERESTARTSYS;
+			ret = -ERESTARTNOINTR;
 			break;
 		}
 	}

@@ -336,7 +336,7 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 	/* gc_cpu_percent of the CPUs this thread (the program's) may use. */
 	gcheap_pacer_workers(cpumask_weight(current->cpus_ptr), gcheap_pacer_cpu_percent(),
 			     &nworkers, &permille);
-	/* The caller of an explicit cycle waits for it anyway: it marks flat out. */
+	/* The caller of an explicit cycle waits for it anyway: its own thread marks flat out. */
 	if (req->flags & GCHEAP_GC_FORCE)
 		permille = 1000;
 	gcheap_mark_drain_bg(mark, nworkers, permille);

@@ -645,8 +645,12 @@ static void gc_test_pacer_limit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gcheap_pacer_setgc(heap, &req), -EINVAL);
 	KUNIT_EXPECT_EQ(test, heap->memory_limit, GCHEAP_NO_LIMIT);
 
-	/* GOGC 100 after 10 MiB live: 20 MiB; a 16 MiB limit (1 MiB frag) makes it 14.5 MiB. */
+	/*
+	 * GOGC 100 after 10 MiB live: 20 MiB; a 16 MiB limit with 11 MiB of
+	 * spans for the 10 MiB allocated (1 MiB frag) makes it 14 MiB.
+	 */
 	mutex_lock(&heap->lock);
+	atomic64_set(&heap->cnt.live_bytes, 10 << 20);
 	gcheap_pacer_cycle_end(heap, 10 << 20, 0, 11 << 20, 1, 2);
 	mutex_unlock(&heap->lock);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);
@@ -660,10 +664,12 @@ static void gc_test_pacer_limit(struct kunit *test)
 
 	/* A cycle that took more than the program's time between: the limit yields. */
 	mutex_lock(&heap->lock);
+	atomic64_set(&heap->cnt.live_bytes, 10 << 20);
 	gcheap_pacer_cycle_end(heap, 10 << 20, 0, 11 << 20, 3, 2);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);
 	gcheap_pacer_set_gogc(heap, GCHEAP_GOGC_OFF);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 20ull << 20);	/* GOGC 100's */
+	atomic64_set(&heap->cnt.live_bytes, 10 << 20);
 	gcheap_pacer_cycle_end(heap, 10 << 20, 0, 11 << 20, 1, 2);
 	KUNIT_EXPECT_EQ(test, heap->next_gc, 14ull << 20);	/* GOGC off: the limit's */
 	gcheap_pacer_set_gogc(heap, 100);

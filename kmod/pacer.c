@@ -38,8 +38,9 @@
  * Crossing the trigger sets gc_wanted in the control page; the library,
  * which polls it after each refill, then asks for a cycle.
  *
- * Locking: gogc, next_gc, trigger and the history change under heap->lock
- * and are read without it; live_bytes is atomic, changed by every refill
+ * Locking: gogc, next_gc, trigger, memory_limit, limiter, limit_frag,
+ * last_scan_work, live_at_start and the history change under heap->lock
+ * and are read without it (where READ_ONCE says so); live_bytes is atomic, changed by every refill
  * and free with no lock. gc_wanted is then a hint that may lag a racing
  * update by one refill: the next one sets it right, and the collector
  * decides (GCHEAP_GC_IF_NEEDED) from live_bytes itself.
@@ -259,7 +260,7 @@ static void set_goal(struct gcheap *heap)
 void gcheap_pacer_cycle_start(struct gcheap *heap)
 {
 	lockdep_assert_held(&heap->lock);
-	heap->live_at_start = gcheap_pacer_live(heap);
+	WRITE_ONCE(heap->live_at_start, gcheap_pacer_live(heap));
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_cycle_start);
 
@@ -297,7 +298,8 @@ void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked, u64 scan_work, u64 
 	u64 live = gcheap_pacer_live(heap);
 
 	lockdep_assert_held(&heap->lock);
-	heap->limit_frag = inuse > marked ? inuse - marked : 0;
+	/* Span bytes holding no allocated object (this cycle's garbage is allocated yet). */
+	heap->limit_frag = inuse > live ? inuse - live : 0;
 	heap->limiter = gc_ns > mut_ns;
 	if (concurrent(heap)) {
 		memmove(heap->cons_mark + 1, heap->cons_mark,

@@ -116,8 +116,12 @@ struct gcheap_span *gcheap_span_new(struct gcheap *heap, u8 spanclass, unsigned 
 	mutex_lock(&heap->lock);
 	destroy_dead_locked(heap, GCHEAP_DESTROY_BATCH);
 	span = gcheap_span_create(heap, spanclass, npages);
-	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && destroy_dead_locked(heap, UINT_MAX))
+	if (PTR_ERR_OR_ZERO(span) == -ENOMEM && !heap->hold_spans &&
+	    (heap->dying || !llist_empty(&heap->dead_spans))) {
+		while (destroy_dead_locked(heap, UINT_MAX))
+			;
 		span = gcheap_span_create(heap, spanclass, npages);
+	}
 	mutex_unlock(&heap->lock);
 	return span;
 }

@@ -59,10 +59,14 @@ static void *bg_main(void *arg)
 		if (!__atomic_exchange_n(&kick, 0, __ATOMIC_ACQUIRE)) {
 			if (futex_wait(&kick, 0, period ? &ts : NULL) == 0 || errno != ETIMEDOUT)
 				continue;
-			/* Idle for a period: a cycle unless one ran or collection is off. */
+			/*
+			 * Idle for a period: a cycle unless one ran or collection
+			 * is off; an automatic one (Go counts it so too), at the
+			 * background share.
+			 */
 			if (__atomic_load_n(&gch_heap.ctrl->gc_started, __ATOMIC_RELAXED) == seen &&
 			    __atomic_load_n(&gch_heap.ctrl->next_gc, __ATOMIC_RELAXED) != UINT64_MAX)
-				gch_gc_ioctl(GCHEAP_GC_FORCE);
+				gch_gc_ioctl(0);
 		} else {
 			gch_gc_ioctl(GCHEAP_GC_IF_NEEDED);
 		}

@@ -220,15 +220,27 @@ static void move_unrecorded(void *dst, const void *src, size_t n, uintptr_t lo, 
 {
 	uintptr_t olo = move_lo, ohi = move_hi;	/* a handler's move inside another */
 
+	/*
+	 * The buffer first: the stop handler must not be the one to allocate
+	 * it. The range is cleared while it changes, so the handler never sees
+	 * the bounds of two moves (an outer move's words it misses then were
+	 * on its stack, which mark termination rescans, or are recorded once
+	 * it ends).
+	 */
+	wbuf_get();
+	move_lo = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	move_hi = hi;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	move_lo = lo;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	memmove(dst, src, n);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	move_lo = olo;
+	move_lo = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	move_hi = ohi;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	move_lo = olo;
 	/* The new words, if the barrier came on meanwhile (old ones: gch_wb_parked). */
 	if (unlikely(__atomic_load_n(&gch_wb_enabled, __ATOMIC_RELAXED)))
 		record_range(lo, hi);

@@ -285,16 +285,17 @@ int main(void)
 		   bad);
 	}
 
-	/* Idle: the forced-cycle period (1 s here) brings a cycle. */
+	/* Idle: the forced-cycle period (1 s here) brings a cycle, an automatic one. */
 	if (gch_stats(&st1) == 0) {
 		for (k = 0; k < 600; k++) {
 			struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 			nanosleep(&ts, NULL);
-			if (gch_stats(&st2) == 0 && st2.num_forced_gc > st1.num_forced_gc)
+			if (gch_stats(&st2) == 0 && st2.num_gc > st1.num_gc)
 				break;
 		}
-		ok(k < 600, "an idle heap got a forced cycle after GCHEAP_FORCEGC_PERIOD");
+		ok(k < 600 && st2.num_forced_gc == st1.num_forced_gc,
+		   "an idle heap got a cycle after GCHEAP_FORCEGC_PERIOD (not counted as forced)");
 	}
 	limit_checks();
 	return tap_done();
