@@ -10,6 +10,12 @@
  * then an allocated object. The heap counts a cached span as fully
  * allocated, as Go's heapLive does, and subtracts what comes back unused.
  *
+ * At a cycle's first stop a thread may report its cache (uapi: struct
+ * gcheap_cache_report): the slots it still has free. The rest of what it
+ * was given becomes allocated objects the cycle judges like any other,
+ * so garbage in a span a thread holds does not outlive the cycle, and
+ * cache_free shrinks to what is really free.
+ *
  * A cached span is on its owner's list (struct gcheap_m) so the spans of a
  * thread that dies without giving them back can be taken back.
  *
@@ -23,6 +29,9 @@
 #include <linux/bitmap.h>
 #include <linux/sched.h>
 #include <linux/export.h>
+#include <linux/uaccess.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
 #include <kunit/visibility.h>
 #include "central.h"
 #include "arena.h"
@@ -281,6 +290,116 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 	gcheap_pacer_note_alloc(heap, -(s64)nunused * elemsize);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_central_uncache_span);
+
+/*
+ * Take over what @owner's cache used of a span it holds, as its report
+ * @r says (uapi: struct gcheap_cache_report): every slot the cache was
+ * given but does not report free becomes an ordinary allocated object,
+ * and the cache keeps only the free ones. Only at a cycle's first stop,
+ * before anything marks: the slots taken over are white, for the cycle
+ * to mark or free. The span is swept first, so last cycle's marks judge
+ * only what was allocated before them. A report that no longer fits (the
+ * same span twice) changes nothing.
+ */
+void gcheap_central_take_over(struct gcheap *heap, struct gcheap_m *owner,
+			      const struct gcheap_span_return *r)
+{
+	DECLARE_BITMAP(free, GCHEAP_MAX_SPAN_ELEMS);
+	DECLARE_BITMAP(used, GCHEAP_MAX_SPAN_ELEMS);
+	u32 cycle = READ_ONCE(heap->ctrl->gc_started);
+	struct gcheap_span *span;
+	struct gcheap_central *c;
+	unsigned int nused = 0;
+	u64 elemsize = 0;
+
+	bitmap_from_arr64(free, r->free, GCHEAP_MAX_SPAN_ELEMS);
+	rcu_read_lock();
+	span = gcheap_arena_span_of(heap, r->base);
+	if (!span || gcheap_span_is_large(span))
+		goto out;
+	c = gcheap_span_central(heap, span);
+	spin_lock(&c->lock);
+	if (span->state == GCHEAP_SPAN_CACHED && span->owner == owner &&
+	    bitmap_subset(free, gcheap_span_cache_free(span), span->nelems)) {
+		gcheap_sweep_locked(heap, span);
+		bitmap_andnot(used, gcheap_span_cache_free(span), free, span->nelems);
+		nused = bitmap_weight(used, span->nelems);
+		bitmap_or(gcheap_span_alloc_bits(span), gcheap_span_alloc_bits(span), used,
+			  span->nelems);
+		span->alloc_count += nused;
+		bitmap_copy(gcheap_span_cache_free(span), free, span->nelems);
+		span->report_cycle = cycle;
+		elemsize = span->elemsize;
+	}
+	spin_unlock(&c->lock);
+out:
+	rcu_read_unlock();
+	atomic64_sub(nused * elemsize, &heap->cnt.cached_free_bytes);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_central_take_over);
+
+/*
+ * Copy in @owner's cache report at user address @uptr (0: none, an empty
+ * report) and check it whole: every entry a small span the cache holds,
+ * reporting free only slots it was given. Changes nothing.
+ */
+int gcheap_cache_report_read(struct gcheap *heap, struct gcheap_m *owner, u64 uptr,
+			     struct gcheap_cache_snap *snap)
+{
+	struct gcheap_cache_report hdr;
+	u32 i;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->owner = owner;
+	if (!uptr)
+		return 0;
+	if (copy_from_user(&hdr, u64_to_user_ptr(uptr), sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nspans > GCHEAP_CACHE_REPORT_MAX)
+		return -E2BIG;
+	snap->taken = u64_to_user_ptr(uptr + offsetof(struct gcheap_cache_report, taken));
+	if (!hdr.nspans)
+		return 0;
+	snap->spans = kvmalloc_array(hdr.nspans, sizeof(*snap->spans), GFP_KERNEL_ACCOUNT);
+	if (!snap->spans)
+		return -ENOMEM;
+	snap->nspans = hdr.nspans;
+	if (copy_from_user(snap->spans, u64_to_user_ptr(hdr.spans),
+			   array_size(hdr.nspans, sizeof(*snap->spans)))) {
+		gcheap_cache_report_free(snap);
+		return -EFAULT;
+	}
+	for (i = 0; i < snap->nspans; i++) {
+		if (IS_ERR(gcheap_central_check_return(heap, owner, &snap->spans[i]))) {
+			gcheap_cache_report_free(snap);
+			return -EINVAL;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Take a report read by gcheap_cache_report_read() (central_take_over,
+ * each span), at a cycle's first stop. `taken` is written first: a cache
+ * that cannot be told keeps every slot, as if no report had been made.
+ */
+void gcheap_cache_report_take(struct gcheap *heap, struct gcheap_cache_snap *snap)
+{
+	u32 i;
+
+	if (!snap->taken || put_user(1U, snap->taken))
+		return;
+	for (i = 0; i < snap->nspans; i++)
+		gcheap_central_take_over(heap, snap->owner, &snap->spans[i]);
+}
+
+void gcheap_cache_report_free(struct gcheap_cache_snap *snap)
+{
+	kvfree(snap->spans);
+	snap->spans = NULL;
+	snap->nspans = 0;
+}
 
 /*
  * Free object @idx of small span @span early (GCHEAP_IOC_FREE). -EBUSY if

@@ -156,6 +156,77 @@ static void central_test_bad_give_back(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, give_back(test, base, unused), -ENOENT);
 }
 
+/* A report (central_take_over) from a cache that used the first @used slots. */
+static void report(struct kunit *test, struct gcheap_span *span, unsigned int used)
+{
+	struct gcheap_span_return r = { .base = gcheap_span_base(test->priv, span) };
+
+	unused_except_first(span, used, r.free);
+	gcheap_central_take_over(test->priv, NULL, &r);
+}
+
+static void central_test_report_takes_over(struct kunit *test)
+{
+	struct gcheap *heap = test->priv;
+	struct gcheap_span *span = cache(test, SPC_48);
+	u64 unused[GCHEAP_SPAN_BITS_WORDS];
+	unsigned int i;
+
+	heap->ctrl->gc_started = 7;
+	/* The cache used 10 slots: they become objects, 160 stay its own. */
+	report(test, span, 10);
+	KUNIT_EXPECT_EQ(test, span->state, GCHEAP_SPAN_CACHED);
+	KUNIT_EXPECT_EQ(test, span->alloc_count, 10);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_alloc_bits(span), 170), 10u);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_cache_free(span), 170), 160u);
+	KUNIT_EXPECT_FALSE(test, bitmap_intersects(gcheap_span_alloc_bits(span),
+						   gcheap_span_cache_free(span), 170));
+	KUNIT_EXPECT_EQ(test, span->report_cycle, 7u);
+	/* Still counted whole; only the slots left to the cache are cache-free. */
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 170ull * 48);
+	KUNIT_EXPECT_EQ(test, CNT(heap, cached_free_bytes), 160ull * 48);
+
+	/* A report claiming a slot taken over (the same span twice) changes nothing. */
+	{
+		struct gcheap_span_return r = { .base = gcheap_span_base(heap, span) };
+
+		unused_except_first(span, 0, r.free);
+		r.free[0] |= 1;
+		gcheap_central_take_over(heap, NULL, &r);
+		KUNIT_EXPECT_EQ(test, span->alloc_count, 10);
+		KUNIT_EXPECT_EQ(test, CNT(heap, cached_free_bytes), 160ull * 48);
+	}
+
+	/* A cycle marks 4 of the 10: sweeping the held span frees the other 6. */
+	for (i = 0; i < 4; i++)
+		set_bit(i, gcheap_span_mark_bits(span));
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
+	gcheap_sweep_span(heap, span);
+	KUNIT_EXPECT_EQ(test, span->alloc_count, 4);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 164ull * 48);
+	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 6ull);
+	/* A kept object is the module's to free now; a slot the cache has is not. */
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 0), 0);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 5), -ENOENT);
+	KUNIT_EXPECT_EQ(test, free_obj(heap, span, 20), -EBUSY);
+
+	/* The next report: 5 more used, and last cycle's marks consumed first. */
+	heap->ctrl->gc_started = 8;
+	set_bit(1, gcheap_span_mark_bits(span));
+	WRITE_ONCE(heap->sweepgen, heap->sweepgen + 2);
+	report(test, span, 5);
+	KUNIT_EXPECT_EQ(test, span->alloc_count, 1 + 5);
+	KUNIT_EXPECT_EQ(test, span->report_cycle, 8u);
+	KUNIT_EXPECT_EQ(test, bitmap_weight(gcheap_span_mark_bits(span), 170), 0u);
+
+	/* Given back unused, the span keeps exactly the objects. */
+	unused_except_first(span, 0, unused);
+	KUNIT_ASSERT_EQ(test, give_back(test, gcheap_span_base(heap, span), unused), 0);
+	KUNIT_EXPECT_EQ(test, span->alloc_count, 6);
+	KUNIT_EXPECT_EQ(test, CNT(heap, alloc_bytes), 6ull * 48);
+	KUNIT_EXPECT_EQ(test, CNT(heap, cached_free_bytes), 0ull);
+}
+
 static void central_test_full_and_busy(struct kunit *test)
 {
 	struct gcheap *heap = test->priv;
@@ -349,6 +420,7 @@ static void central_test_lockless_lookup(struct kunit *test)
 static struct kunit_case central_test_cases[] = {
 	KUNIT_CASE(central_test_handout_accounting),
 	KUNIT_CASE(central_test_bad_give_back),
+	KUNIT_CASE(central_test_report_takes_over),
 	KUNIT_CASE(central_test_full_and_busy),
 	KUNIT_CASE(central_test_reused_slots_zeroed),
 	KUNIT_CASE(central_test_obj_index),

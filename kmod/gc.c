@@ -7,8 +7,9 @@
  * program waits for the mark.
  *
  *  1. sweep termination: finish the last cycle's sweeping, world running;
- *  2. stop the world (stw.c); take back the caches of dead threads and
- *     sweep what was left (spans caches gave back meanwhile);
+ *  2. stop the world (stw.c): each thread's cache report is taken as it
+ *     parks, the caller's here (central.c); take back the caches of dead
+ *     threads and sweep what was left (spans caches gave back meanwhile);
  *  3. roots: every parked thread scans its own stack, the collector scans
  *     its own, the root ranges and the queued finalizers' objects; a
  *     thread that does not scan in time, or a fatal signal, gives the
@@ -40,6 +41,7 @@
 #include "roots.h"
 #include "finalizer.h"
 #include "wbuf.h"
+#include "central.h"
 
 #define GCHEAP_GC_FLAGS	(GCHEAP_GC_IF_NEEDED | GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE)
 
@@ -162,7 +164,7 @@ static int grey_roots(struct gcheap *heap, struct gcheap_mark *mark,
  * running and nothing changed.
  */
 static int cycle_start(struct gcheap *heap, struct gcheap_mark *mark,
-		       const struct gcheap_gc *req)
+		       const struct gcheap_gc *req, struct gcheap_cache_snap *cache)
 {
 	bool dirty;
 	int ret;
@@ -172,6 +174,8 @@ static int cycle_start(struct gcheap *heap, struct gcheap_mark *mark,
 		gcheap_mark_put(mark);
 		return ret;
 	}
+	/* The caller's cache, as its threads' at their parks (stw.c). */
+	gcheap_cache_report_take(heap, cache);
 	mutex_lock(&heap->lock);
 	gcheap_stw_reap(heap);
 	mutex_unlock(&heap->lock);
@@ -284,12 +288,12 @@ static void abandon_running(struct gcheap *heap)
  * by mark workers.
  */
 static int gc_cycle_stw(struct gcheap *heap, struct gcheap_mark *mark,
-			const struct gcheap_gc *req)
+			const struct gcheap_gc *req, struct gcheap_cache_snap *cache)
 {
 	u64 t0 = ktime_get_ns();
 	int ret;
 
-	ret = cycle_start(heap, mark, req);
+	ret = cycle_start(heap, mark, req, cache);
 	if (!ret)
 		ret = mark_finish(heap, mark);
 	if (!ret)
@@ -315,13 +319,13 @@ static int gc_cycle_stw(struct gcheap *heap, struct gcheap_mark *mark,
  * by the rescan.
  */
 static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
-			       const struct gcheap_gc *req)
+			       const struct gcheap_gc *req, struct gcheap_cache_snap *cache)
 {
 	u64 t0 = ktime_get_ns(), stw1, t2;
 	unsigned int nworkers, permille;
 	int ret;
 
-	ret = cycle_start(heap, mark, req);
+	ret = cycle_start(heap, mark, req, cache);
 	if (ret)
 		return ret;
 	gcheap_mark_cached(mark);
@@ -360,7 +364,8 @@ static int gc_cycle_concurrent(struct gcheap *heap, struct gcheap_mark *mark,
 }
 
 /* One cycle, gc_mutex held. */
-static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
+static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req,
+		    struct gcheap_cache_snap *cache)
 {
 	struct gcheap_mark *mark;
 	int ret;
@@ -377,9 +382,9 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req)
 		return ret;
 	}
 	if (READ_ONCE(heap->ctrl->gc_mode) == GCHEAP_MODE_CONCURRENT)
-		ret = gc_cycle_concurrent(heap, mark, req);
+		ret = gc_cycle_concurrent(heap, mark, req, cache);
 	else
-		ret = gc_cycle_stw(heap, mark, req);
+		ret = gc_cycle_stw(heap, mark, req, cache);
 	if (ret) {
 		mutex_lock(&heap->lock);
 		heap->stw_timeouts += ret == -ETIMEDOUT;
@@ -403,6 +408,8 @@ static bool gc_needed(struct gcheap *heap)
 int gcheap_gc(struct gcheap *heap, const struct gcheap_gc *req)
 {
 	const struct gcheap_stack *st = &req->stack;
+	struct gcheap_cache_snap cache;
+	struct gcheap_m *m = NULL;
 	int ret = 0;
 
 	if (req->__reserved || req->flags & ~GCHEAP_GC_FLAGS)
@@ -411,14 +418,26 @@ int gcheap_gc(struct gcheap *heap, const struct gcheap_gc *req)
 		return -EINVAL;
 	if (!heap->npages)
 		return -ENXIO;
+	/* A cache report needs a cache: the caller's, which it alone gives up. */
+	if (req->cache) {
+		m = gcheap_m_current(heap);
+		if (!m)
+			return -EINVAL;
+	}
+	ret = gcheap_cache_report_read(heap, m, req->cache, &cache);
+	if (ret)
+		return ret;
 	/* Interruptible: the stop signal must reach a thread waiting here. */
-	if (mutex_lock_interruptible(&heap->gc_mutex))
+	if (mutex_lock_interruptible(&heap->gc_mutex)) {
+		gcheap_cache_report_free(&cache);
 		return -ERESTARTSYS;
+	}
 	/* A cycle begun after the caller looked has done the job. */
 	if (READ_ONCE(heap->ctrl->gc_started) <= req->since &&
 	    (!(req->flags & GCHEAP_GC_IF_NEEDED) || gc_needed(heap)))
-		ret = gc_cycle(heap, req);
+		ret = gc_cycle(heap, req, &cache);
 	mutex_unlock(&heap->gc_mutex);
+	gcheap_cache_report_free(&cache);
 	if (!ret && req->flags & GCHEAP_GC_SWEEP)
 		gcheap_sweep_all(heap);
 	return ret;

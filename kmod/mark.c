@@ -772,23 +772,28 @@ static void rescan_marked(struct gcheap_mark *mark)
 }
 
 /*
- * Allocate black for caches, at a CONCURRENT cycle's first stop: a cache
- * allocates from its spans without the module, so every slot it holds
- * counts as marked for the cycle (what it allocates there while the cycle
- * marks is black, as Go's gcmarknewobject makes it), and those slots are
- * queued to be scanned for what they held before (what is stored in them
- * after goes through the barrier). Runs of slots are queued as pieces.
- * The world is stopped; without memory for the list of spans, the
- * overflow rescan scans them instead.
+ * Allocate black for caches, at a CONCURRENT cycle's first stop: every
+ * slot a cache holds counts as marked for the cycle (what it allocates
+ * there while the cycle marks is black, as Go's gcmarknewobject makes
+ * it). A cache that reported at this stop (central.c) holds only free,
+ * zeroed slots, and nothing else is to be done. A span no report covered
+ * (its thread was stopped inside the allocator, or its library does not
+ * report) holds objects the module cannot tell from free slots: its slots
+ * are queued, as runs, to be scanned for what they held before (what is
+ * stored in them after goes through the barrier). The world is stopped;
+ * without memory for the list of spans, the overflow rescan scans them
+ * instead.
  */
 void gcheap_mark_cached(struct gcheap_mark *mark)
 {
 	struct gcheap *heap = mark->heap;
 	size_t n = 0, cap = atomic64_read(&heap->cnt.spans_cached), i;
+	u32 cycle = READ_ONCE(heap->ctrl->gc_started);
 	struct gcheap_span **spans, *span;
 	struct gcheap_gcwork w;
 	struct gcheap_m *m;
 	unsigned long lo, hi;
+	bool reported;
 
 	spans = kvmalloc_array(max_t(size_t, cap, 1), sizeof(*spans), GFP_KERNEL_ACCOUNT);
 	mutex_lock(&heap->lock);
@@ -800,10 +805,13 @@ void gcheap_mark_cached(struct gcheap_mark *mark)
 			spin_lock(&c->lock);
 			bitmap_or(gcheap_span_mark_bits(span), gcheap_span_mark_bits(span),
 				  gcheap_span_cache_free(span), span->nelems);
+			reported = span->report_cycle == cycle;
 			spin_unlock(&c->lock);
-			if (spans && n < cap && !(span->spanclass & 1))
+			if (reported || span->spanclass & 1)
+				continue;
+			if (spans && n < cap)
 				spans[n++] = span;
-			else if (!(span->spanclass & 1))
+			else
 				WRITE_ONCE(mark->overflow, true);
 		}
 		spin_unlock(&m->cached_lock);

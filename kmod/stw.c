@@ -9,8 +9,9 @@
  * ctrl->stw_seq odd and sends stw_signal to every attached thread. Each
  * one's handler (in the library, on the thread's own stack) calls
  * GCHEAP_IOC_PARK with its stack bounds (and what its write-barrier
- * buffer holds, greyed by wbuf.c before it counts as parked) and sleeps
- * there. Once every thread has parked (or is gone) the collector moves to
+ * buffer holds, greyed by wbuf.c before it counts as parked, and at a
+ * cycle's first stop its cache report, taken by central.c before it
+ * counts as parked) and sleeps there. Once every thread has parked (or is gone) the collector moves to
  * the SCAN phase: each thread parked by then scans its own stack and saved
  * registers, from inside its own ioctl, so stacks are read in parallel and
  * only ever by their own address space's threads. Then the collector marks
@@ -303,14 +304,20 @@ bool gcheap_stack_valid(const struct gcheap_stack *st)
 /*
  * GCHEAP_IOC_PARK. The caller's stack range must lie below the top it
  * gave at attach; its words are read only once every thread has parked.
+ * Its cache report is taken at a cycle's first stop, before the thread
+ * counts as parked: no mark exists until every thread has parked, so
+ * nothing marks while its slots change hands (central.c).
  */
 int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 {
 	const struct gcheap_stack *st = &req->stack;
+	struct gcheap_cache_snap cache;
 	struct gcheap_mark *mark;
 	struct gcheap_m *m;
+	bool take;
 	u64 *wb;
 	u32 seq;
+	int ret;
 
 	if (req->__reserved || req->__reserved2)
 		return -EINVAL;
@@ -325,19 +332,32 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 		kfree(wb);
 		return -EINVAL;
 	}
+	mutex_unlock(&heap->lock);
+	/* m stays valid: only this thread detaches it, and it is not gone. */
+	ret = gcheap_cache_report_read(heap, m, req->cache, &cache);
+	if (ret) {
+		kfree(wb);
+		return ret;
+	}
 	if (wb) {
 		/*
 		 * Greyed before the thread counts as parked, so a drain that
-		 * waits for every thread to park finds them. m stays valid:
-		 * only this thread detaches it, and it is not gone.
+		 * waits for every thread to park finds them.
 		 */
-		mutex_unlock(&heap->lock);
 		gcheap_wb_grey(heap, wb, req->wb_count);
 		kfree(wb);
-		mutex_lock(&heap->lock);
 	}
+	mutex_lock(&heap->lock);
 	seq = heap->ctrl->stw_seq;
-	if (!(seq & 1) || m->parked) {	/* no stop, or a second signal */
+	take = seq & 1 && !m->parked && !rcu_access_pointer(heap->mark);
+	mutex_unlock(&heap->lock);
+	if (take)
+		gcheap_cache_report_take(heap, &cache);
+	gcheap_cache_report_free(&cache);
+
+	mutex_lock(&heap->lock);
+	/* No stop, a second signal, or the stop ended while the report was taken. */
+	if (heap->ctrl->stw_seq != seq || !(seq & 1) || m->parked) {
 		mutex_unlock(&heap->lock);
 		return 0;
 	}

@@ -111,6 +111,30 @@ struct gcheap_span_return {
 	__u64 free[GCHEAP_SPAN_BITS_WORDS];
 };
 
+/*
+ * A thread's cache, reported at a cycle's first stop (GCHEAP_IOC_PARK
+ * version 2 by a parked thread, GCHEAP_IOC_GC version 1 by the collecting
+ * one): every span the cache holds, each with the slots still free in it,
+ * as a give-back would say. A cache allocates without telling the module,
+ * so without a report a dropped object in a span the thread still holds
+ * lives as long as the span stays cached. The module takes the report only
+ * at a cycle's first stop, before any marking: it sets `taken` to 1 first,
+ * then makes every other slot the cache was given an ordinary object,
+ * which the cycle marks or frees. From then on the cache owns only the
+ * slots it reported (black while the cycle marks), and frees any other
+ * slot it allocated through GCHEAP_IOC_FREE. The report is validated
+ * whole (spans the caller's cache holds, only slots it was given, at most
+ * GCHEAP_CACHE_REPORT_MAX entries) before anything changes: EINVAL,
+ * EFAULT, or E2BIG for too many entries.
+ */
+#define GCHEAP_CACHE_REPORT_MAX	4096
+
+struct gcheap_cache_report {
+	__u64 spans;		/* in: user pointer to struct gcheap_span_return[nspans] */
+	__u32 nspans;		/* in */
+	__u32 taken;		/* out: 1 once the module took the report */
+};
+
 /* A span handed to a cache: its slots in `free` are the cache's. */
 struct gcheap_span_grant {
 	__u64 base;
@@ -339,6 +363,8 @@ struct gcheap_stack {
  * termination's drain), greyed as GCHEAP_IOC_WB_FLUSH would before the
  * thread counts as parked: EINVAL for wb_count over GCHEAP_WB_MAX, EFAULT
  * if the words cannot be read; the thread has not parked then.
+ * Version 2 also reports the thread's cache (struct gcheap_cache_report);
+ * an invalid report fails the park the same way.
  */
 struct gcheap_park {
 	__u32 size;		/* in: sizeof(struct gcheap_park) */
@@ -348,10 +374,13 @@ struct gcheap_park {
 	__u64 wb_ptrs;		/* in: user pointer to __u64[wb_count] */
 	__u32 wb_count;		/* in: at most GCHEAP_WB_MAX */
 	__u32 __reserved2;	/* must be 0 */
+	/* Version 2 */
+	__u64 cache;		/* in: user pointer to struct gcheap_cache_report, or 0 */
 };
 
 #define GCHEAP_PARK_SIZE_VER0	280
 #define GCHEAP_PARK_SIZE_VER1	296
+#define GCHEAP_PARK_SIZE_VER2	304
 
 /*
  * GCHEAP_IOC_GC: run a collection. `since` is ctrl->gc_started as the
@@ -360,7 +389,9 @@ struct gcheap_park {
  * GCHEAP_GC_IF_NEEDED a cycle begins only if heap_alloc is at next_gc.
  * With GCHEAP_GC_SWEEP the call also sweeps the whole heap before
  * returning (gch_collect). ETIMEDOUT: a thread did not park in time and
- * the cycle was abandoned, nothing freed.
+ * the cycle was abandoned, nothing freed. Version 1 reports the caller's
+ * cache (struct gcheap_cache_report), taken if a cycle starts; the caller
+ * must be attached then.
  */
 #define GCHEAP_GC_IF_NEEDED	_BITULL(0)
 #define GCHEAP_GC_SWEEP		_BITULL(1)
@@ -372,9 +403,12 @@ struct gcheap_gc {
 	__u64 flags;		/* in: GCHEAP_GC_* */
 	__u64 since;		/* in */
 	struct gcheap_stack stack;	/* in: the caller's stack; lo = hi = 0 for none */
+	/* Version 1 */
+	__u64 cache;		/* in: user pointer to struct gcheap_cache_report, or 0 */
 };
 
 #define GCHEAP_GC_SIZE_VER0	288
+#define GCHEAP_GC_SIZE_VER1	304
 
 /*
  * GCHEAP_IOC_ROOT: add or remove [lo, hi) as a root range (8-byte aligned

@@ -260,6 +260,7 @@ static void backoff_update(int ret)
  */
 __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 {
+	struct gcheap_cache_report cache;
 	struct gcheap_gc req;
 	struct gch_stats before;
 	jmp_buf regs;
@@ -286,12 +287,17 @@ __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 		return -1;
 	/* The collector does not park: its barrier's words go first. */
 	gch_wb_flush();
+	/* Nor does its cache report at a park (mcache.c). */
+	if (gch_mcache_report(&cache))
+		req.cache = (uintptr_t)&cache;
 	pthread_once(&hold_once, hold_init);
 	pthread_rwlock_wrlock(&gc_hold_lock);
 	do
 		ret = gch_ioctl(GCHEAP_IOC_GC, &req);
 	while (ret < 0 && errno == EINTR);
 	err = errno;
+	if (req.cache)
+		gch_mcache_reported(&cache);
 	/* Nor does it read the flag on a park's way out. */
 	gch_wb_refresh();
 	pthread_rwlock_unlock(&gc_hold_lock);

@@ -123,5 +123,7 @@ void *gch_mcache_alloc(unsigned int spanclass);
 void *gch_mcache_alloc_tiny(size_t size);
 int gch_mcache_free(void *ptr);
 void gch_mcache_forked(void);
+bool gch_mcache_report(struct gcheap_cache_report *r);
+void gch_mcache_reported(const struct gcheap_cache_report *r);
 
 #endif /* GCHEAP_INTERNAL_H */

@@ -19,7 +19,24 @@
  * its first objects die the block must not be freed and handed to another
  * thread while this one still carves it (Go's gcMarkTinyAllocs).
  *
- * Thread safety: a cache is touched only by its own thread.
+ * Reports (uapi: struct gcheap_cache_report): at a cycle's first stop the
+ * cache tells the module which of its slots are still free, from the stop
+ * handler (stw.c) or from the collecting thread's GCHEAP_IOC_GC
+ * (collect.c). The module makes every other slot an ordinary object, so
+ * what the thread dropped there is collected though it still holds the
+ * span, and the cache owns only the slots it reported from then on
+ * (`given` shrinks to `free`). The handler may interrupt this thread
+ * anywhere: `busy` covers the code that moves spans or sets a free bit
+ * again (a slot freed into the cache would be one the module may just
+ * have taken over), and a stop that lands there makes no report; the
+ * module then keeps, and scans, every slot of the cache, as it does for
+ * a cache that never reports. Taking a slot needs no such care: it only
+ * clears a bit, and a slot reported free and taken a moment later is
+ * allocated after the report, black to the cycle like every slot a cache
+ * takes while it marks.
+ *
+ * Thread safety: a cache is touched only by its own thread and its stop
+ * handler.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -64,10 +81,27 @@ struct gch_cclass {
 struct gch_mcache {
 	uintptr_t tiny;		/* current tiny block, 0 if none; a root */
 	size_t tiny_off;	/* bytes of it in use */
+	unsigned int nspans;	/* spans held, all classes */
+	unsigned int report_cap;	/* entries `report` has room for */
+	struct gcheap_span_return *report;	/* filled by gch_mcache_report() */
 	struct gch_cclass cls[GCHEAP_NUM_SPAN_CLASSES];
 };
 
 static GCH_TLS struct gch_mcache *mcache;
+static GCH_TLS unsigned int busy;	/* spans are moving: no report */
+
+/* Nest; the fences keep this thread's handler from seeing the inside early. */
+static inline void busy_enter(void)
+{
+	busy++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void busy_leave(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	busy--;
+}
 static pthread_key_t mcache_key;
 static pthread_once_t mcache_once = PTHREAD_ONCE_INIT;
 
@@ -78,14 +112,26 @@ static int tiny_root(struct gch_mcache *mc, unsigned int op)
 	return gch_root_ioctl(op, (uintptr_t)&mc->tiny, (uintptr_t)(&mc->tiny + 1));
 }
 
+static void mcache_free(struct gch_mcache *mc)
+{
+	unsigned int spc;
+
+	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
+		free(mc->cls[spc].spare);
+	free(mc->report);
+	free(mc);
+}
+
 /* A thread that exits attached gives its spans back. */
 static void mcache_exit(void *arg)
 {
 	/* Other destructors that allocate after this one get EPERM, not a freed cache. */
+	busy_enter();
 	mcache = NULL;
+	busy_leave();
 	mcache_flush(arg);
 	tiny_root(arg, GCHEAP_ROOT_REMOVE);
-	free(arg);
+	mcache_free(arg);
 	gch_stw_detach();
 }
 
@@ -93,15 +139,14 @@ static void mcache_exit(void *arg)
 void gch_mcache_forked(void)
 {
 	struct gch_mcache *mc = mcache;
-	unsigned int spc;
 
 	if (!mc)
 		return;
+	busy_enter();
 	mcache = NULL;
+	busy_leave();
 	pthread_setspecific(mcache_key, NULL);
-	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
-		free(mc->cls[spc].spare);
-	free(mc);
+	mcache_free(mc);
 }
 
 static void mcache_once_init(void)
@@ -172,11 +217,34 @@ static unsigned int batch_spans(unsigned int spanclass)
 	return n < 1 ? 1 : n > GCH_BATCH_MAX ? GCH_BATCH_MAX : n;
 }
 
+/* The spans @cc holds, into @out (room for 2 * GCH_BATCH_MAX); how many. */
+static unsigned int cclass_held(struct gch_cclass *cc, struct gch_cspan **out)
+{
+	struct gch_spare *sp = cc->spare;
+	unsigned int n = 0, i;
+
+	if (!cc->cur.base)
+		return 0;
+	out[n++] = &cc->cur;
+	for (i = 0; sp && i < sp->npending; i++)
+		out[n++] = &sp->pending[i];
+	for (i = 0; sp && i < sp->nqueued; i++)
+		out[n++] = &sp->queued[i];
+	return n;
+}
+
+static unsigned int cclass_nspans(const struct gch_cclass *cc)
+{
+	const struct gch_spare *sp = cc->spare;
+
+	return cc->cur.base ? 1 + (sp ? sp->npending + sp->nqueued : 0) : 0;
+}
+
 /*
  * The current span is spent: take the next granted one, or make one
  * GCHEAP_IOC_REFILL that gives back the spent spans and brings a batch.
  */
-static int mcache_refill(struct gch_cclass *cc, unsigned int spanclass)
+static int cclass_refill(struct gch_cclass *cc, unsigned int spanclass)
 {
 	struct gcheap_span_return rets[GCH_BATCH_MAX];
 	struct gcheap_span_grant grants[GCH_BATCH_MAX - 1];
@@ -224,8 +292,84 @@ static int mcache_refill(struct gch_cclass *cc, unsigned int spanclass)
 				   grants[i].nelems, grants[i].free);
 		sp->nqueued = req.ngrant;
 	}
-	gch_gc_poll();
 	return 0;
+}
+
+/* Room in the report for every span held; without it, stops go unreported. */
+static void report_reserve(struct gch_mcache *mc)
+{
+	unsigned int cap = mc->nspans * 2;
+	void *p;
+
+	if (mc->nspans <= mc->report_cap)
+		return;
+	p = realloc(mc->report, cap * sizeof(*mc->report));
+	if (p) {
+		mc->report = p;
+		mc->report_cap = cap;
+	}
+}
+
+static int mcache_refill(struct gch_mcache *mc, unsigned int spanclass)
+{
+	struct gch_cclass *cc = &mc->cls[spanclass];
+	unsigned int before;
+	int ret;
+
+	busy_enter();
+	before = cclass_nspans(cc);
+	ret = cclass_refill(cc, spanclass);
+	mc->nspans += cclass_nspans(cc) - before;
+	report_reserve(mc);
+	busy_leave();
+	if (!ret)
+		gch_gc_poll();
+	return ret;
+}
+
+/*
+ * This thread's cache as a report (uapi: struct gcheap_cache_report), for
+ * a park or a collection; false, and no report, if the thread has no
+ * cache, is moving spans, or the report has no room for them. Async-signal
+ * safe.
+ */
+bool gch_mcache_report(struct gcheap_cache_report *r)
+{
+	struct gch_cspan *held[2 * GCH_BATCH_MAX];
+	struct gch_mcache *mc = mcache;
+	unsigned int spc, i, k, n = 0;
+
+	if (!mc || busy || mc->nspans > mc->report_cap)
+		return false;
+	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++) {
+		k = cclass_held(&mc->cls[spc], held);
+		for (i = 0; i < k; i++)
+			cspan_return(held[i], &mc->report[n++]);
+	}
+	r->spans = (uintptr_t)mc->report;
+	r->nspans = n;
+	r->taken = 0;
+	return true;
+}
+
+/*
+ * After the call that carried @r: if the module took it, the cache owns
+ * only the slots it reported free. Nothing moved since the report: the
+ * thread was inside that call. Async-signal safe.
+ */
+void gch_mcache_reported(const struct gcheap_cache_report *r)
+{
+	struct gch_cspan *held[2 * GCH_BATCH_MAX];
+	struct gch_mcache *mc = mcache;
+	unsigned int spc, i, k;
+
+	if (!r->taken || !mc)
+		return;
+	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++) {
+		k = cclass_held(&mc->cls[spc], held);
+		for (i = 0; i < k; i++)
+			memcpy(held[i]->given, held[i]->free, sizeof(held[i]->given));
+	}
 }
 
 void *gch_mcache_alloc(unsigned int spanclass)
@@ -252,7 +396,7 @@ void *gch_mcache_alloc(unsigned int spanclass)
 			}
 		}
 		cs->word = cs->nwords;
-		if (mcache_refill(&mc->cls[spanclass], spanclass) < 0)
+		if (mcache_refill(mc, spanclass) < 0)
 			return NULL;
 	}
 }
@@ -329,6 +473,7 @@ int gch_mcache_free(void *ptr)
 	struct gch_mcache *mc = mcache;
 	uintptr_t p = (uintptr_t)ptr;
 	unsigned int spc, i;
+	int ret;
 
 	if (!mc)
 		return 1;
@@ -347,7 +492,11 @@ int gch_mcache_free(void *ptr)
 			errno = EBUSY;
 			return -1;
 		}
-		return cspan_free(cs, ptr);
+		/* Reads `given`, which a report may shrink, then sets a free bit. */
+		busy_enter();
+		ret = cspan_free(cs, ptr);
+		busy_leave();
+		return ret;
 	}
 	return 1;
 }
@@ -356,25 +505,23 @@ int gch_mcache_free(void *ptr)
 static int cclass_flush(struct gch_cclass *cc)
 {
 	struct gcheap_span_return rets[2 * GCH_BATCH_MAX];
+	struct gch_cspan *held[2 * GCH_BATCH_MAX];
 	struct gcheap_refill req = {
 		.size = sizeof(req),
 		.flags = GCHEAP_REFILL_RETURN | GCHEAP_REFILL_NO_NEW,
 		.returns = (uintptr_t)rets,
 	};
-	struct gch_spare *sp = cc->spare;
-	unsigned int i;
+	unsigned int n = cclass_held(cc, held), i;
 	int ret;
 
-	if (!cc->cur.base)
+	if (!n)
 		return 0;
-	cspan_return(&cc->cur, &req.ret);
-	for (i = 0; sp && i < sp->npending; i++)
-		cspan_return(&sp->pending[i], &rets[req.nreturn++]);
-	for (i = 0; sp && i < sp->nqueued; i++)
-		cspan_return(&sp->queued[i], &rets[req.nreturn++]);
+	cspan_return(held[0], &req.ret);
+	for (i = 1; i < n; i++)
+		cspan_return(held[i], &rets[req.nreturn++]);
 	ret = gch_ioctl(GCHEAP_IOC_REFILL, &req);
 	memset(&cc->cur, 0, sizeof(cc->cur));
-	free(sp);
+	free(cc->spare);
 	cc->spare = NULL;
 	return ret;
 }
@@ -385,11 +532,14 @@ static int mcache_flush(struct gch_mcache *mc)
 	unsigned int spc;
 	int ret = 0;
 
+	busy_enter();
 	for (spc = 0; spc < GCHEAP_NUM_SPAN_CLASSES; spc++)
 		if (cclass_flush(&mc->cls[spc]) < 0)
 			ret = -1;
+	mc->nspans = 0;
 	mc->tiny = 0;
 	mc->tiny_off = 0;
+	busy_leave();
 	return ret;
 }
 
@@ -418,10 +568,12 @@ int gch_thread_detach(void)
 		return 0;
 	ret = mcache_flush(mc);
 	pthread_setspecific(mcache_key, NULL);
+	busy_enter();
 	mcache = NULL;
+	busy_leave();
 	if (tiny_root(mc, GCHEAP_ROOT_REMOVE) < 0)
 		ret = -1;
-	free(mc);
+	mcache_free(mc);
 	if (gch_stw_detach() < 0)
 		ret = -1;
 	return ret;

@@ -12,11 +12,13 @@
  * The module scans the range from inside the call and returns when the
  * world restarts. The park also hands over what the thread's write
  * barrier recorded since its last flush, and on return the thread rereads
- * whether the barrier is on (wbuf.c). The handler writes nothing but its
- * own frame, the barrier buffer's count and the barrier flag, reads
- * initial-exec TLS and what roots.c publishes for it, and saves errno: it
- * is async-signal-safe, so the thread may be stopped anywhere, even
- * halfway through an allocation or a barrier's record.
+ * whether the barrier is on (wbuf.c), and reports what the thread's cache
+ * still has free (mcache.c). The handler writes nothing but its own
+ * frame, the barrier buffer's count and the barrier flag, the cache's
+ * report buffer and what it owns of its spans, reads initial-exec TLS
+ * and what roots.c publishes for it, and saves errno: it is
+ * async-signal-safe, so the thread may be stopped anywhere, even halfway
+ * through an allocation or a barrier's record.
  *
  * Thread-local storage outside that range which the thread has not
  * registered as a root yet (roots.c) is copied onto the handler's frame,
@@ -148,6 +150,7 @@ int gch_stw_tls_register(void)
 static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
 {
 	uint64_t copy[tls / 8 + 1];
+	struct gcheap_cache_report cache;
 	struct gcheap_park req;
 	uintptr_t lo;
 	int ret;
@@ -162,7 +165,17 @@ static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
 	gch_stw_scan_range(lo, &req.stack);
 	/* What the write barrier recorded since its last flush (wbuf.c). */
 	gch_wb_park_words(&req.wb_ptrs, &req.wb_count);
+	/* What the cache still has free, for a cycle's first stop (mcache.c). */
+	if (gch_mcache_report(&cache))
+		req.cache = (uintptr_t)&cache;
 	ret = ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	/* A report refused (a bug) must not keep the thread from stopping. */
+	if (ret < 0 && errno == EINVAL && req.cache) {
+		req.cache = 0;
+		ret = ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
+	}
+	if (req.cache)
+		gch_mcache_reported(&cache);
 	/* The barrier may have been turned on or off while parked. */
 	gch_wb_parked(ret == 0);
 	/* EINTR: a fatal signal, the process is going. */

@@ -432,6 +432,90 @@ static int gc(uint64_t flags, uint64_t since, uint64_t lo, uint64_t hi, uint32_t
 	return xioctl(GCHEAP_IOC_GC, &req);
 }
 
+/* A collection carrying cache report @rep (uapi: struct gcheap_cache_report). */
+static int gc_report(uint64_t flags, uint64_t since, uint64_t rep)
+{
+	struct gcheap_gc req = {
+		.size = sizeof(req), .flags = flags, .since = since, .cache = rep,
+	};
+
+	return xioctl(GCHEAP_IOC_GC, &req);
+}
+
+/*
+ * Cache reports: every bad one refused whole, with nothing changed; a good
+ * one taken by the cycle, which frees the slots the cache used and
+ * dropped, after which those slots are no longer the cache's.
+ */
+static void test_cache_report(void)
+{
+	struct gcheap_span_return spans[2];
+	struct gcheap_cache_report rep = { .spans = (uintptr_t)spans, .nspans = 1 };
+	struct gcheap_park park = { .size = sizeof(park), .cache = (uintptr_t)&rep };
+	struct gcheap_stats st;
+	struct gcheap_refill a;
+	uint64_t num_gc, freed;
+	int local;
+
+	BAD(gc_report(GCHEAP_GC_FORCE, stats().num_gc, (uintptr_t)&rep), -EINVAL,
+	    "report from a thread with no cache (detached): EINVAL");
+	if (!ok(attach(GCHEAP_THREAD_ATTACH, stack_hi) == 0 &&
+		refill(GCHEAP_SPANCLASS(5, 0), 0, NULL, &a) == 0 && a.nelems == 170,
+		"attached again, a span to report on"))
+		return;
+	/* The cache used slots 0..4 and dropped them. */
+	spans[0].base = a.base;
+	memcpy(spans[0].free, a.free, sizeof(spans[0].free));
+	spans[0].free[0] &= ~0x1fULL;
+	num_gc = stats().num_gc;
+
+	BAD(gc_report(GCHEAP_GC_FORCE, num_gc, 8), -EFAULT, "report at an unmapped address: EFAULT");
+	rep.nspans = GCHEAP_CACHE_REPORT_MAX + 1;
+	BAD(gc_report(GCHEAP_GC_FORCE, num_gc, (uintptr_t)&rep), -E2BIG,
+	    "report of more spans than a cache can hold: E2BIG");
+	rep.nspans = 1;
+	rep.spans = 8;
+	BAD(gc_report(GCHEAP_GC_FORCE, num_gc, (uintptr_t)&rep), -EFAULT,
+	    "report whose entries are unmapped: EFAULT");
+	rep.spans = (uintptr_t)spans;
+	spans[0].free[170 / 64] |= 1ULL << (170 % 64);
+	BAD(gc_report(GCHEAP_GC_FORCE, num_gc, (uintptr_t)&rep), -EINVAL,
+	    "report of a slot past the span's end: EINVAL");
+	spans[0].free[170 / 64] &= ~(1ULL << (170 % 64));
+	spans[1] = spans[0];
+	spans[1].base = a.base + 48;
+	rep.nspans = 2;
+	BAD(gc_report(GCHEAP_GC_FORCE, num_gc, (uintptr_t)&rep), -EINVAL,
+	    "report naming no span's first byte, after a good entry: EINVAL");
+	spans[1].base = base + HEAP_LEN - 8192;
+	BAD(gc_report(GCHEAP_GC_FORCE, num_gc, (uintptr_t)&rep), -EINVAL,
+	    "report naming memory in no span: EINVAL");
+	rep.nspans = 1;
+	park.stack.lo = (uintptr_t)&local;
+	park.stack.hi = stack_hi;
+	spans[0].free[3] = ~0ULL;
+	BAD(xioctl(GCHEAP_IOC_PARK, &park), -EINVAL,
+	    "park reporting slots the cache was never given: EINVAL");
+	spans[0].free[3] = a.free[3];
+	ok(rep.taken == 0, "no refused report was taken");
+
+	ok(gc_report(0, 0, (uintptr_t)&rep) == 0 && rep.taken == 0 && stats().num_gc == num_gc,
+	   "a call that runs no cycle takes no report");
+	/* Earlier tests' garbage goes first, in a cycle with no report. */
+	ok(gc(GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE, num_gc, 0, 0, 0) == 0, "a cycle without a report");
+	num_gc = stats().num_gc;
+	freed = stats().freed_objects;
+	ok(gc_report(GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE, num_gc, (uintptr_t)&rep) == 0 &&
+	   rep.taken == 1, "a cycle takes a good report");
+	st = stats();
+	ok(st.num_gc == num_gc + 1 && st.freed_objects - freed == 5,
+	   "the 5 slots the cache used and dropped are freed (%llu freed)",
+	   (unsigned long long)(st.freed_objects - freed));
+	BAD(give_back(a.base, a.free), -EINVAL,
+	    "the cache cannot give back as unused a slot it reported used: EINVAL");
+	ok(give_back(a.base, spans[0].free) == 0, "the span goes back with what was reported free");
+}
+
 static int root(unsigned int op, uint64_t lo, uint64_t hi)
 {
 	struct gcheap_root req = { .size = sizeof(req), .op = op, .lo = lo, .hi = hi };
@@ -597,5 +681,6 @@ int main(void)
 	test_tiny_free();
 	test_ctrl_page();
 	test_collector();
+	test_cache_report();
 	return tap_done();
 }
