@@ -101,3 +101,14 @@ int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_assist_alloc);
+
+/*
+ * @bytes that gcheap_assist_alloc() charged @m for were not taken after
+ * all (a batch granted short, a refill that failed): credit them back,
+ * if the balance is still that cycle's (a later cycle starts afresh).
+ */
+void gcheap_assist_refund(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
+{
+	if (m->assist_cycle == READ_ONCE(heap->ctrl->gc_started))
+		m->assist_bytes += min_t(u64, bytes, S64_MAX / 2);
+}

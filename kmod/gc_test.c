@@ -720,6 +720,9 @@ static void gc_test_assist(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&m->bg_credit), (s64)((1 << 20) - owed));
 	KUNIT_EXPECT_EQ(test, t->assist_bytes, (s64)(owed * 1024 / ratio) - 8192);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&m->scan_work), 0ll);
+	/* Of a batch granted short, what was not taken is credited back. */
+	gcheap_assist_refund(heap, t, 4096);
+	KUNIT_EXPECT_EQ(test, t->assist_bytes, (s64)(owed * 1024 / ratio) - 4096);
 
 	/*
 	 * No credit: the thread scans the chain o0 -> o3 (4 x 32 bytes),

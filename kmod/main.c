@@ -187,19 +187,23 @@ static long gcheap_ioc_refill(struct gcheap *heap, void *data)
 			}
 	}
 	if (!(flags & GCHEAP_REFILL_NO_NEW)) {
+		u64 span_bytes = (u64)gcheap_classes[req->spanclass >> 1].npages <<
+				 GCHEAP_PAGE_SHIFT;
+
 		/* Paid for in mark work first if a cycle marks; nothing changed yet. */
-		ret = gcheap_assist_alloc(heap, m, (u64)(1 + req->ngrant) *
-					  gcheap_classes[req->spanclass >> 1].npages <<
-					  GCHEAP_PAGE_SHIFT);
+		ret = gcheap_assist_alloc(heap, m, (1 + req->ngrant) * span_bytes);
 		if (ret)
 			goto out_free;
 		ret = gcheap_refill_one(heap, req->spanclass, m, &first, b, &nfresh);
-		if (ret)
+		if (ret) {
+			gcheap_assist_refund(heap, m, (1 + req->ngrant) * span_bytes);
 			goto out_free;
+		}
 		/* Extra spans are best effort: the first one is what counts. */
 		while (granted < req->ngrant &&
 		       !gcheap_refill_one(heap, req->spanclass, m, &b->grants[granted], b, &nfresh))
 			granted++;
+		gcheap_assist_refund(heap, m, (req->ngrant - granted) * span_bytes);
 		req->base = first.base;
 		req->elemsize = first.elemsize;
 		req->nelems = first.nelems;
@@ -223,16 +227,21 @@ static long gcheap_ioc_alloc_large(struct gcheap *heap, void *data)
 {
 	struct gcheap_large *req = data;
 	struct gcheap_m *m = gcheap_m_current(heap);
+	u64 charge;
 	int ret;
 
 	/* Only a thread the collector can stop may allocate. */
 	if (!m)
 		return -EPERM;
 	/* Paid for first (a request too big to be had pays for the heap). */
-	ret = gcheap_assist_alloc(heap, m,
-				  min_t(u64, req->bytes,
-					(u64)gcheap_arena_npages(heap) << GCHEAP_PAGE_SHIFT));
-	return ret ?: gcheap_large_alloc(heap, req);
+	charge = min_t(u64, req->bytes, (u64)gcheap_arena_npages(heap) << GCHEAP_PAGE_SHIFT);
+	ret = gcheap_assist_alloc(heap, m, charge);
+	if (ret)
+		return ret;
+	ret = gcheap_large_alloc(heap, req);
+	if (ret)
+		gcheap_assist_refund(heap, m, charge);
+	return ret;
 }
 
 static long gcheap_ioc_free(struct gcheap *heap, void *data)

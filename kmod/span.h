@@ -61,8 +61,8 @@ struct gcheap_span {
 	u8 state;		/* enum gcheap_span_state */
 	bool needzero;		/* a free slot may hold old bytes */
 	u32 sweepgen;		/* see above */
-	u32 report_cycle;	/* CACHED: the cycle (gc_started) whose first stop
-				 * its owner's report covered it (central.c) */
+	/* CACHED: the cycle (gc_started) whose owner reported it (central.c) */
+	u32 report_cycle;
 	unsigned long bits[];
 };
 

@@ -11,12 +11,13 @@
  * GCHEAP_IOC_PARK with its stack bounds (and what its write-barrier
  * buffer holds, greyed by wbuf.c before it counts as parked, and at a
  * cycle's first stop its cache report, taken by central.c before it
- * counts as parked) and sleeps there. Once every thread has parked (or is gone) the collector moves to
- * the SCAN phase: each thread parked by then scans its own stack and saved
- * registers, from inside its own ioctl, so stacks are read in parallel and
- * only ever by their own address space's threads. Then the collector marks
- * and sweeps, and restarts the world by making stw_seq even again, which
- * wakes the parked threads.
+ * counts as parked) and sleeps there. Once every thread has parked (or
+ * is gone) the collector moves to the SCAN phase: each thread parked by
+ * then scans its own stack and saved registers, from inside its own
+ * ioctl, so stacks are read in parallel and only ever by their own
+ * address space's threads. Then the collector marks and sweeps, and
+ * restarts the world by making stw_seq even again, which wakes the
+ * parked threads.
  *
  * A thread blocked in a system call takes the signal: the call restarts
  * after the handler returns (the library sets SA_RESTART). A thread that
