@@ -112,3 +112,4 @@ void gcheap_assist_refund(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 	if (m->assist_cycle == READ_ONCE(heap->ctrl->gc_started))
 		m->assist_bytes += min_t(u64, bytes, S64_MAX / 2);
 }
+EXPORT_SYMBOL_IF_KUNIT(gcheap_assist_refund);

@@ -50,7 +50,8 @@ int gcheap_gc_init(struct gcheap *heap)
 	mutex_init(&heap->gc_mutex);
 	mutex_init(&heap->special_lock);
 	INIT_LIST_HEAD(&heap->roots);
-	INIT_WORK(&heap->sweep_work, gcheap_sweep_work_fn);
+	kthread_init_work(&heap->sweep_work, gcheap_sweep_work_fn);
+	gcheap_workers_init(&heap->workers);
 	gcheap_final_init(heap);
 	heap->gogc = gcheap_default_gogc();
 	heap->next_gc = gcheap_pacer_goal(0, heap->gogc);
@@ -62,7 +63,8 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_init);
 
 void gcheap_gc_destroy(struct gcheap *heap)
 {
-	cancel_work_sync(&heap->sweep_work);
+	kthread_cancel_work_sync(&heap->sweep_work);
+	gcheap_workers_destroy(&heap->workers);
 	gcheap_final_destroy(heap);
 	gcheap_roots_destroy(heap);
 	gcheap_stw_destroy(heap);

@@ -15,7 +15,6 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 #include "testheap.h"
 #include "central.h"
 #include "arena.h"
@@ -290,13 +289,13 @@ static void gc_test_overflow(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, CNT(heap, freed_objects), 0ull);
 }
 
-/* A work item that holds a workqueue's only active slot until released. */
+/* A work item that holds a kernel thread until released. */
 struct blocker {
-	struct work_struct work;
+	struct kthread_work work;
 	struct completion release;
 };
 
-static void blocker_fn(struct work_struct *work)
+static void blocker_fn(struct kthread_work *work)
 {
 	wait_for_completion(&container_of(work, struct blocker, work)->release);
 }
@@ -316,30 +315,32 @@ static int drainer_fn(void *arg)
 }
 
 /*
- * Helpers queued behind a saturated workqueue never start before the drain
- * ends: the collector must finish alone, not wait for them (Go's rule).
+ * Helpers queued behind a busy thread never start before the drain ends:
+ * the collector must finish alone, not wait for them (Go's rule).
  */
 static void gc_test_unstarted_helpers(struct kunit *test)
 {
 	struct gcheap *heap = test->priv;
-	struct workqueue_struct *wq;
+	struct kthread_worker *kw;
 	struct blocker b;
 	struct drainer d;
 	struct gcheap_gcwork w;
 	struct task_struct *t;
-	unsigned int total;
+	unsigned int total, i;
 	bool finished;
 	u64 roots[2];
 
 	build_chain_and_tree(test, roots, &total, 4);
-	wq = alloc_workqueue("gcheap_test_full", WQ_UNBOUND, 1);
-	KUNIT_ASSERT_NOT_NULL(test, wq);
-	INIT_WORK_ONSTACK(&b.work, blocker_fn);
+	kw = kthread_create_worker(0, "gcheap_test_busy");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kw));
+	kthread_init_work(&b.work, blocker_fn);
 	init_completion(&b.release);
-	queue_work(wq, &b.work);
+	kthread_queue_work(kw, &b.work);
 	d.mark = gcheap_mark_create(heap, 4);
 	KUNIT_ASSERT_NOT_NULL(test, d.mark);
-	d.mark->workq = wq;
+	KUNIT_ASSERT_EQ(test, d.mark->nworkers, 4u);
+	for (i = 1; i < 4; i++)
+		d.mark->workers[i].kw = kw;
 	init_completion(&d.done);
 	gcheap_gcwork_init(&w, d.mark);
 	gcheap_scan_words(&w, roots, 2, 0, 0);
@@ -351,8 +352,7 @@ static void gc_test_unstarted_helpers(struct kunit *test)
 	complete(&b.release);
 	if (!finished)
 		wait_for_completion(&d.done);
-	destroy_workqueue(wq);
-	destroy_work_on_stack(&b.work);
+	kthread_destroy_worker(kw);
 	KUNIT_EXPECT_TRUE_MSG(test, finished, "the drain waited for helpers that never started");
 	gcheap_mark_put(d.mark);
 	sweep(heap);

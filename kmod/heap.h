@@ -11,10 +11,11 @@
 #include <linux/llist.h>
 #include <linux/rwsem.h>
 #include <linux/wait.h>
-#include <linux/workqueue.h>
+#include <linux/kthread.h>
 #include <linux/xarray.h>
 #include "uapi/gcheap.h"
 #include "pagealloc.h"
+#include "workers.h"
 
 #define GCHEAP_PACER_CONS_HISTORY	5
 
@@ -107,7 +108,8 @@ struct gcheap {
 	struct gcheap_mark __rcu *mark;
 	bool hold_spans;		/* a cycle marks: no span is destroyed, under lock */
 	bool marks_dirty;		/* a cycle ended running: clear marks first, under lock */
-	struct work_struct sweep_work;	/* the background sweeper */
+	struct kthread_work sweep_work;	/* the background sweeper, on workers.w[0] */
+	struct gcheap_workers workers;	/* kernel threads charged to the owner */
 
 	struct list_head roots;		/* struct gcheap_root_range, under special_lock */
 	unsigned int nroots;

@@ -35,8 +35,6 @@
 #include "wbuf.h"
 #include "assist.h"
 
-struct workqueue_struct *gcheap_wq;
-
 /*
  * ioctl handlers. Each gets the kernel's copy of its argument, already
  * zero-extended to the kernel's struct (the dispatcher below does the
@@ -518,15 +516,9 @@ static int __init gcheap_init(void)
 {
 	int ret;
 
-	/* Mark workers and sweepers: CPU-bound, so unbound. */
-	gcheap_wq = alloc_workqueue("gcheap", WQ_UNBOUND, 0);
-	if (!gcheap_wq)
-		return -ENOMEM;
 	ret = misc_register(&gcheap_misc);
-	if (ret) {
-		destroy_workqueue(gcheap_wq);
+	if (ret)
 		return ret;
-	}
 	pr_info("ready, ABI %d\n", GCHEAP_ABI_VERSION);
 	return 0;
 }
@@ -534,7 +526,6 @@ static int __init gcheap_init(void)
 static void __exit gcheap_exit(void)
 {
 	misc_deregister(&gcheap_misc);
-	destroy_workqueue(gcheap_wq);
 }
 
 module_init(gcheap_init);

@@ -120,21 +120,28 @@ unsigned int gcheap_mark_workers(void)
 	return clamp_t(unsigned int, n ? min(n, cpus) : cpus, 1, 64);
 }
 
-static void mark_worker_fn(struct work_struct *work);
+static void mark_worker_fn(struct kthread_work *work);
 
+/*
+ * A cycle's mark, with up to @nworkers workers: the caller, and helpers on
+ * the heap's threads (made now if need be, by the caller: workers.c), of
+ * which there is always one for the background sweeper.
+ */
 struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworkers)
 {
 	struct gcheap_mark *mark;
 	unsigned int i;
 
 	BUILD_BUG_ON(sizeof(struct gcheap_workbuf) != PAGE_SIZE);
+	nworkers = max(nworkers, 1U);
+	if (gcheap_workers_get(heap, max(nworkers - 1, 1U)) < nworkers - 1)
+		nworkers = 1 + gcheap_workers_get(heap, nworkers - 1);
 	mark = kzalloc(struct_size(mark, workers, nworkers), GFP_KERNEL_ACCOUNT);
 	if (!mark)
 		return NULL;
 	mark->heap = heap;
 	refcount_set(&mark->refs, 1);
 	init_rwsem(&mark->close_sem);
-	mark->workq = gcheap_wq;
 	/* No mm: a KUnit heap, whose buffers are the test's. */
 	mark->memcg = heap->mm ? get_mem_cgroup_from_mm(heap->mm) : NULL;
 	spin_lock_init(&mark->lock);
@@ -144,8 +151,10 @@ struct gcheap_mark *gcheap_mark_create(struct gcheap *heap, unsigned int nworker
 	init_waitqueue_head(&mark->assist_wq);
 	mark->nworkers = nworkers;
 	mark->max_bufs = GCHEAP_MARK_MAX_BUFS;
-	for (i = 0; i < nworkers; i++) {
-		INIT_WORK(&mark->workers[i].work, mark_worker_fn);
+	/* Worker 0 is the caller. */
+	for (i = 1; i < nworkers; i++) {
+		kthread_init_work(&mark->workers[i].work, mark_worker_fn);
+		mark->workers[i].kw = gcheap_worker(heap, i - 1);
 		mark->workers[i].mark = mark;
 	}
 	return mark;
@@ -661,7 +670,7 @@ static void mark_work(struct gcheap_mark *mark, unsigned int permille)
 }
 
 /* A helper: it joins the drain only if the drain is not over yet. */
-static void mark_worker_fn(struct work_struct *work)
+static void mark_worker_fn(struct kthread_work *work)
 {
 	struct gcheap_mark *mark = container_of(work, struct gcheap_mark_worker, work)->mark;
 	bool join;
@@ -860,16 +869,16 @@ static void drain_once(struct gcheap_mark *mark, unsigned int nworkers, unsigned
 	mark->done = false;
 	spin_unlock(&mark->lock);
 	for (i = 1; i < nworkers; i++)
-		queue_work(mark->workq, &mark->workers[i].work);
+		kthread_queue_work(mark->workers[i].kw, &mark->workers[i].work);
 	mark_work(mark, permille);
 	/* Done: a helper still queued would find nothing; one running is ending. */
 	for (i = 1; i < nworkers; i++)
-		cancel_work_sync(&mark->workers[i].work);
+		kthread_cancel_work_sync(&mark->workers[i].work);
 }
 
 /*
  * Blacken everything reachable from the grey objects queued so far, with
- * up to mark->nworkers workers: the caller and those helpers on mark->workq
+ * up to mark->nworkers workers: the caller and those helpers on the heap's threads
  * that start in time. Called again after more roots are greyed (finalizer
  * ordering).
  */

@@ -6,7 +6,7 @@
 #include <linux/atomic.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
-#include <linux/workqueue.h>
+#include <linux/kthread.h>
 #include "heap.h"
 
 struct mem_cgroup;
@@ -23,7 +23,8 @@ struct gcheap_gcwork {
 };
 
 struct gcheap_mark_worker {
-	struct work_struct work;
+	struct kthread_work work;
+	struct kthread_worker *kw;	/* the heap thread it runs on (workers.c) */
 	struct gcheap_mark *mark;
 };
 
@@ -38,7 +39,6 @@ struct gcheap_mark {
 	struct rcu_head rcu;		/* freed after a grace period: gcheap_mark_current() */
 	struct rw_semaphore close_sem;	/* greying from user memory (read) vs close */
 	bool closed;			/* the cycle is over: grey nothing more */
-	struct workqueue_struct *workq;	/* where helper workers run */
 	struct mem_cgroup *memcg;	/* the owner's: pays for work buffers */
 	spinlock_t lock;		/* full, empty, nfull, nbusy, nwait, done */
 	struct list_head full;		/* buffers of grey objects */
@@ -81,8 +81,5 @@ void gcheap_mark_drain_bg(struct gcheap_mark *mark, unsigned int nworkers, unsig
 u64 gcheap_mark_assist(struct gcheap_mark *mark, u64 work);
 bool gcheap_marked(struct gcheap *heap, unsigned long addr);
 unsigned int gcheap_mark_workers(void);
-
-/* The module's workqueue: mark workers and background sweepers. */
-extern struct workqueue_struct *gcheap_wq;
 
 #endif /* _GCHEAP_MARK_H */

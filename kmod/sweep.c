@@ -11,7 +11,7 @@
  * used unswept: a refill sweeps the spans of its class on demand before it
  * takes one (Go's cacheSpan), a span coming back from a cache, an early
  * free and an object lookup sweep the span first, the background sweeper
- * (a work item on gcheap_wq) sweeps the rest, and the next cycle finishes
+ * (a work item on the heap's first thread, workers.c) sweeps the rest, and the next cycle finishes
  * whatever is left, cached spans included, before it marks.
  *
  * A span a cache holds keeps the slots it was given: sweeping frees only
@@ -37,6 +37,7 @@
 #include "stw.h"
 #include "central.h"
 #include "mark.h"
+#include "workers.h"
 
 /* Sweep a large span: its object is dead unless marked. */
 static void sweep_large(struct gcheap *heap, struct gcheap_span *span, u32 sg)
@@ -191,7 +192,7 @@ void gcheap_sweep_all(struct gcheap *heap)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_all);
 
-void gcheap_sweep_work_fn(struct work_struct *work)
+void gcheap_sweep_work_fn(struct kthread_work *work)
 {
 	struct gcheap *heap = container_of(work, struct gcheap, sweep_work);
 	unsigned int n = 0;
@@ -205,8 +206,14 @@ void gcheap_sweep_work_fn(struct work_struct *work)
 	gcheap_span_free_dead(heap);
 }
 
-/* Hand the cycle's sweeping to the background sweeper. */
+/*
+ * Hand the cycle's sweeping to the background sweeper, on the heap's
+ * first thread (workers.c). Without one, refills sweep on demand and the
+ * next cycle sweeps the rest.
+ */
 void gcheap_sweep_start_background(struct gcheap *heap)
 {
-	queue_work(gcheap_wq, &heap->sweep_work);
+	/* Acquire: the thread's slot is published before the count (workers.c). */
+	if (smp_load_acquire(&heap->workers.n))
+		kthread_queue_work(gcheap_worker(heap, 0), &heap->sweep_work);
 }

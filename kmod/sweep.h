@@ -10,6 +10,6 @@ void gcheap_sweep_for_pages(struct gcheap *heap);
 bool gcheap_sweep_one(struct gcheap *heap, int spanclass);
 void gcheap_sweep_all(struct gcheap *heap);
 void gcheap_sweep_start_background(struct gcheap *heap);
-void gcheap_sweep_work_fn(struct work_struct *work);
+void gcheap_sweep_work_fn(struct kthread_work *work);
 
 #endif /* _GCHEAP_SWEEP_H */

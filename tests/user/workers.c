@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The heap's kernel threads (kmod/workers.c) are the owner's: made when a
+ * cycle first needs them, in the cgroup of the process that owns the heap
+ * (so their CPU time and allocations are charged to it, not to the root),
+ * and gone when the heap closes.
+ *
+ * The test moves itself into a cgroup of its own (cgroup v2, mounted here
+ * if the guest has not), forks children that each open a heap, collect
+ * with two workers and report which cgroup each of their heap's threads
+ * is in, then exit; the parent checks that none of those threads outlives
+ * its heap.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gcheap.h"
+#include "knob.h"
+#include "tap.h"
+
+#define CGROOT	"/sys/fs/cgroup"
+#define CGNAME	"gcheap-workers-test"
+
+static int write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(s, f) < 0 ? -1 : 0;
+	return fclose(f) ? -1 : ret;
+}
+
+static int read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char *p;
+
+	if (!f)
+		return -1;
+	p = fgets(buf, len, f);
+	fclose(f);
+	if (!p)
+		return -1;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* The heap threads of @tgid: how many, and how many are in cgroup @want. */
+static void count_threads(pid_t tgid, const char *want, int *n, int *in_cg)
+{
+	char prefix[32], path[300], buf[256];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	*n = *in_cg = 0;
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), "gcheap/%d:", (int)tgid);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (read_line(path, buf, sizeof(buf)) || strncmp(buf, prefix, strlen(prefix)))
+			continue;
+		(*n)++;
+		snprintf(path, sizeof(path), "/proc/%s/cgroup", de->d_name);
+		if (!read_line(path, buf, sizeof(buf)) && !strcmp(buf, want))
+			(*in_cg)++;
+	}
+	closedir(d);
+}
+
+/* A child: open a heap, collect, report its threads through the exit code. */
+static int child(const char *want)
+{
+	int n, in_cg, i;
+
+	if (gch_init(NULL) < 0)
+		return 100;
+	for (i = 0; i < 3; i++) {
+		if (!gch_alloc(64))
+			return 101;
+		if (gch_collect() < 0)
+			return 102;
+	}
+	count_threads(getpid(), want, &n, &in_cg);
+	if (n == 0)
+		return 103;
+	return n == in_cg ? 0 : 104;
+}
+
+int main(void)
+{
+	char want[64], mine[256];
+	int status, i, n, in_cg;
+	pid_t pid;
+
+	atexit(knob_restore);
+	/* Two workers per cycle: the collector and one helper thread. */
+	if (!ok(knob_set("gc_workers", "2") == 0, "gc_workers set to 2"))
+		return tap_done();
+	if (mount("none", CGROOT, "cgroup2", 0, NULL) < 0 && errno != EBUSY)
+		tap_diag("mount cgroup2: %s", strerror(errno));
+	if (mkdir(CGROOT "/" CGNAME, 0755) < 0 && errno != EEXIST)
+		tap_diag("mkdir: %s", strerror(errno));
+	if (!ok(write_file(CGROOT "/" CGNAME "/cgroup.procs", "0") == 0 &&
+		!read_line("/proc/self/cgroup", mine, sizeof(mine)) &&
+		!strcmp(mine, "0::/" CGNAME), "the test runs in a cgroup of its own"))
+		return tap_done();
+	snprintf(want, sizeof(want), "0::/%s", CGNAME);
+
+	for (i = 0; i < 3; i++) {
+		pid = fork();
+		if (pid == 0)
+			_exit(child(want));
+		status = -1;
+		if (pid < 0 || waitpid(pid, &status, 0) != pid)
+			status = -1;
+		ok(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "child %d: its heap's threads exist and are all in its cgroup (exit %d)",
+		   i, status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		count_threads(pid, want, &n, &in_cg);
+		ok(n == 0, "child %d: no thread of its heap outlives it (%d left)", i, n);
+	}
+	return tap_done();
+}
