@@ -19,7 +19,6 @@
 #include <linux/uaccess.h>
 #include <linux/minmax.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 #include <linux/nospec.h>
 #include "heap.h"
 #include "arena.h"

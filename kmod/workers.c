@@ -16,7 +16,7 @@
  * another cgroup afterwards leaves its threads where they were (vhost's
  * did too). A heap with no owning process (KUnit) attaches them nowhere.
  * Failing to make one is not an error: the cycle has fewer helpers, and
- * sweeping falls back to the module's workqueue.
+ * with no thread at all sweeping is left to refills and the next cycle.
  *
  * Locking: workers.lock serialises creation. The array only grows, and a
  * slot is published (release on n) before anyone reads it without the
