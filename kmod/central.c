@@ -295,18 +295,19 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_central_uncache_span);
  * Take over what @owner's cache used of a span it holds, as its report
  * @r says (uapi: struct gcheap_cache_report): every slot the cache was
  * given but does not report free becomes an ordinary allocated object,
- * and the cache keeps only the free ones. Only at a cycle's first stop,
- * before anything marks: the slots taken over are white, for the cycle
- * to mark or free. The span is swept first, so last cycle's marks judge
- * only what was allocated before them. A report that no longer fits (the
- * same span twice) changes nothing.
+ * and the cache keeps only the free ones. Only at the first stop of cycle
+ * @cycle (gc_started, read when the take was decided: a stop given up
+ * meanwhile must not vouch for the next cycle), before anything marks:
+ * the slots taken over are white, for the cycle to mark or free. The
+ * span is swept first, so last cycle's marks judge only what was
+ * allocated before them. A report that no longer fits (the same span
+ * twice) changes nothing.
  */
 void gcheap_central_take_over(struct gcheap *heap, struct gcheap_m *owner,
-			      const struct gcheap_span_return *r)
+			      const struct gcheap_span_return *r, u32 cycle)
 {
 	DECLARE_BITMAP(free, GCHEAP_MAX_SPAN_ELEMS);
 	DECLARE_BITMAP(used, GCHEAP_MAX_SPAN_ELEMS);
-	u32 cycle = READ_ONCE(heap->ctrl->gc_started);
 	struct gcheap_span *span;
 	struct gcheap_central *c;
 	unsigned int nused = 0;
@@ -381,17 +382,17 @@ int gcheap_cache_report_read(struct gcheap *heap, struct gcheap_m *owner, u64 up
 
 /*
  * Take a report read by gcheap_cache_report_read() (central_take_over,
- * each span), at a cycle's first stop. `taken` is written first: a cache
+ * each span), at the first stop of cycle @cycle. `taken` is written first: a cache
  * that cannot be told keeps every slot, as if no report had been made.
  */
-void gcheap_cache_report_take(struct gcheap *heap, struct gcheap_cache_snap *snap)
+void gcheap_cache_report_take(struct gcheap *heap, struct gcheap_cache_snap *snap, u32 cycle)
 {
 	u32 i;
 
 	if (!snap->taken || put_user(1U, snap->taken))
 		return;
 	for (i = 0; i < snap->nspans; i++)
-		gcheap_central_take_over(heap, snap->owner, &snap->spans[i]);
+		gcheap_central_take_over(heap, snap->owner, &snap->spans[i], cycle);
 }
 
 void gcheap_cache_report_free(struct gcheap_cache_snap *snap)

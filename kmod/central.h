@@ -22,10 +22,10 @@ void gcheap_central_uncache_span(struct gcheap *heap, struct gcheap_span *span,
 				 const u64 *unused);
 int gcheap_cache_report_read(struct gcheap *heap, struct gcheap_m *owner, u64 uptr,
 			     struct gcheap_cache_snap *snap);
-void gcheap_cache_report_take(struct gcheap *heap, struct gcheap_cache_snap *snap);
+void gcheap_cache_report_take(struct gcheap *heap, struct gcheap_cache_snap *snap, u32 cycle);
 void gcheap_cache_report_free(struct gcheap_cache_snap *snap);
 void gcheap_central_take_over(struct gcheap *heap, struct gcheap_m *owner,
-			      const struct gcheap_span_return *r);
+			      const struct gcheap_span_return *r, u32 cycle);
 int gcheap_object_lookup(struct gcheap *heap, struct gcheap_object *obj);
 int gcheap_central_free_object(struct gcheap *heap, struct gcheap_span *span,
 			       unsigned long idx);

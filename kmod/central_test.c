@@ -159,10 +159,11 @@ static void central_test_bad_give_back(struct kunit *test)
 /* A report (central_take_over) from a cache that used the first @used slots. */
 static void report(struct kunit *test, struct gcheap_span *span, unsigned int used)
 {
-	struct gcheap_span_return r = { .base = gcheap_span_base(test->priv, span) };
+	struct gcheap *heap = test->priv;
+	struct gcheap_span_return r = { .base = gcheap_span_base(heap, span) };
 
 	unused_except_first(span, used, r.free);
-	gcheap_central_take_over(test->priv, NULL, &r);
+	gcheap_central_take_over(heap, NULL, &r, heap->ctrl->gc_started);
 }
 
 static void central_test_report_takes_over(struct kunit *test)
@@ -192,7 +193,7 @@ static void central_test_report_takes_over(struct kunit *test)
 
 		unused_except_first(span, 0, r.free);
 		r.free[0] |= 1;
-		gcheap_central_take_over(heap, NULL, &r);
+		gcheap_central_take_over(heap, NULL, &r, 7);
 		KUNIT_EXPECT_EQ(test, span->alloc_count, 10);
 		KUNIT_EXPECT_EQ(test, CNT(heap, cached_free_bytes), 160ull * 48);
 	}

@@ -177,7 +177,7 @@ static int cycle_start(struct gcheap *heap, struct gcheap_mark *mark,
 		return ret;
 	}
 	/* The caller's cache, as its threads' at their parks (stw.c). */
-	gcheap_cache_report_take(heap, cache);
+	gcheap_cache_report_take(heap, cache, READ_ONCE(heap->ctrl->gc_started));
 	mutex_lock(&heap->lock);
 	gcheap_stw_reap(heap);
 	mutex_unlock(&heap->lock);

@@ -151,8 +151,10 @@ void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st);
 
 /*
  * A cycle marks while the world runs (a CONCURRENT heap): slots handed
- * out are black. Changes only with the world stopped, so a refill, which
- * a stop waits for, sees one value throughout.
+ * out are black. Changes with the world stopped, so a refill, which a
+ * stop waits for, sees one value throughout; but for a cycle abandoned
+ * with the world running (gc.c), after which a refill in flight may
+ * still set black bits: the next cycle clears them first (marks_dirty).
  */
 static inline bool gcheap_marking(const struct gcheap *heap)
 {

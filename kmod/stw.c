@@ -315,9 +315,9 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 	struct gcheap_cache_snap cache;
 	struct gcheap_mark *mark;
 	struct gcheap_m *m;
+	u32 seq, cycle;
 	bool take;
 	u64 *wb;
-	u32 seq;
 	int ret;
 
 	if (req->__reserved || req->__reserved2)
@@ -351,9 +351,10 @@ int gcheap_stw_park(struct gcheap *heap, const struct gcheap_park *req)
 	mutex_lock(&heap->lock);
 	seq = heap->ctrl->stw_seq;
 	take = seq & 1 && !m->parked && !rcu_access_pointer(heap->mark);
+	cycle = heap->ctrl->gc_started;
 	mutex_unlock(&heap->lock);
 	if (take)
-		gcheap_cache_report_take(heap, &cache);
+		gcheap_cache_report_take(heap, &cache, cycle);
 	gcheap_cache_report_free(&cache);
 
 	mutex_lock(&heap->lock);

@@ -151,14 +151,27 @@ bool gcheap_sweep_one(struct gcheap *heap, int spanclass)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_one);
 
+/* Sweep every span on an unswept list, giving emptied spans' pages back now and then. */
+static void sweep_unswept(struct gcheap *heap)
+{
+	unsigned int n = 0;
+
+	while (gcheap_sweep_one(heap, -1)) {
+		if (!(++n % 32)) {
+			gcheap_span_free_dead(heap);
+			cond_resched();
+		}
+	}
+}
+
 /*
  * The heap is out of pages: sweep what is left of the last cycle, whose
- * garbage may free some, and give the pages of emptied spans back.
+ * garbage may free some, and give the pages of emptied spans back. Also
+ * the background sweeper's whole job.
  */
 void gcheap_sweep_for_pages(struct gcheap *heap)
 {
-	while (gcheap_sweep_one(heap, -1))
-		cond_resched();
+	sweep_unswept(heap);
 	gcheap_span_free_dead(heap);
 }
 
@@ -171,14 +184,8 @@ void gcheap_sweep_all(struct gcheap *heap)
 {
 	struct gcheap_span *span;
 	struct gcheap_m *m;
-	unsigned int n = 0;
 
-	while (gcheap_sweep_one(heap, -1)) {
-		if (!(++n % 32)) {
-			gcheap_span_free_dead(heap);
-			cond_resched();
-		}
-	}
+	sweep_unswept(heap);
 	/* The thread set under heap->lock, each cache's list under its own. */
 	mutex_lock(&heap->lock);
 	list_for_each_entry(m, &heap->threads, node) {
@@ -194,16 +201,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_all);
 
 void gcheap_sweep_work_fn(struct kthread_work *work)
 {
-	struct gcheap *heap = container_of(work, struct gcheap, sweep_work);
-	unsigned int n = 0;
-
-	while (gcheap_sweep_one(heap, -1)) {
-		if (!(++n % 32)) {
-			gcheap_span_free_dead(heap);
-			cond_resched();
-		}
-	}
-	gcheap_span_free_dead(heap);
+	gcheap_sweep_for_pages(container_of(work, struct gcheap, sweep_work));
 }
 
 /*

@@ -292,9 +292,14 @@ __attribute__((noinline)) int gch_gc_ioctl(uint64_t flags)
 		req.cache = (uintptr_t)&cache;
 	pthread_once(&hold_once, hold_init);
 	pthread_rwlock_wrlock(&gc_hold_lock);
-	do
+	do {
 		ret = gch_ioctl(GCHEAP_IOC_GC, &req);
-	while (ret < 0 && errno == EINTR);
+		/* A report refused (see park() in stw.c): the cycle goes on without. */
+		if (ret < 0 && errno != EINTR && errno != ETIMEDOUT && req.cache) {
+			req.cache = 0;
+			ret = gch_ioctl(GCHEAP_IOC_GC, &req);
+		}
+	} while (ret < 0 && errno == EINTR);
 	err = errno;
 	if (req.cache)
 		gch_mcache_reported(&cache);

@@ -30,10 +30,12 @@
  * again (a slot freed into the cache would be one the module may just
  * have taken over), and a stop that lands there makes no report; the
  * module then keeps, and scans, every slot of the cache, as it does for
- * a cache that never reports. Taking a slot needs no such care: it only
- * clears a bit, and a slot reported free and taken a moment later is
- * allocated after the report, black to the cycle like every slot a cache
- * takes while it marks.
+ * a cache that never reports. Taking a slot needs no such care but one:
+ * its address is formed, in a register the stop scans, before its bit is
+ * cleared, so a slot reported used is reachable from the moment it is;
+ * and a slot reported free and taken a moment later is allocated after
+ * the report, black to the cycle like every slot a cache takes while it
+ * marks.
  *
  * Thread safety: a cache is touched only by its own thread and its stop
  * handler.
@@ -389,10 +391,19 @@ void *gch_mcache_alloc(unsigned int spanclass)
 
 			if (f) {
 				unsigned int bit = __builtin_ctzll(f);
+				void *p = (void *)(cs->base +
+						   (uintptr_t)(w * 64 + bit) * cs->elemsize);
 
+				/*
+				 * The address is in a register (an opaque one,
+				 * never recomputed) before the slot leaves the
+				 * free set: a stop that lands in between and
+				 * reports the slot used finds it reachable.
+				 */
+				__asm__ __volatile__("" : "+r"(p) : : "memory");
 				cs->free[w] = f & (f - 1);
 				cs->word = w;
-				return (void *)(cs->base + (uintptr_t)(w * 64 + bit) * cs->elemsize);
+				return p;
 			}
 		}
 		cs->word = cs->nwords;

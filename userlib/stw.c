@@ -169,8 +169,11 @@ static __attribute__((noinline)) void park(const ucontext_t *uc, size_t tls)
 	if (gch_mcache_report(&cache))
 		req.cache = (uintptr_t)&cache;
 	ret = ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
-	/* A report refused (a bug) must not keep the thread from stopping. */
-	if (ret < 0 && errno == EINVAL && req.cache) {
+	/*
+	 * A report refused (a bug, no memory for it, a module that predates
+	 * reports: E2BIG) must not keep the thread from stopping.
+	 */
+	if (ret < 0 && errno != EINTR && req.cache) {
 		req.cache = 0;
 		ret = ioctl(gch_heap.fd, GCHEAP_IOC_PARK, &req);
 	}

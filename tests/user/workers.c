@@ -9,7 +9,7 @@
  * if the guest has not), forks children that each open a heap, collect
  * with two workers and report which cgroup each of their heap's threads
  * is in, then exit; the parent checks that none of those threads outlives
- * its heap.
+ * its heap; and that max_heap_threads bounds them all.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -98,6 +98,70 @@ static int child(const char *want)
 	return n == in_cg ? 0 : 104;
 }
 
+/* Every heap thread in the system. */
+static int count_all(void)
+{
+	char path[300], buf[64];
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		n += !read_line(path, buf, sizeof(buf)) && !strncmp(buf, "gcheap/", 7);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * max_heap_threads bounds the threads of all heaps together: two heaps
+ * open at once with a cap of 1 have one thread between them, and both
+ * collect all the same.
+ */
+static void test_cap(void)
+{
+	int ready[2], go[2], status, i, n, good = 0;
+	pid_t pids[2];
+	char c;
+
+	if (!ok(knob_set("max_heap_threads", "1") == 0 && pipe(ready) == 0 && pipe(go) == 0,
+		"max_heap_threads set to 1"))
+		return;
+	for (i = 0; i < 2; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			int ret = 0;
+
+			close(go[1]);
+			if (gch_init(NULL) < 0 || !gch_alloc(64) || gch_collect() < 0 ||
+			    gch_collect() < 0)
+				ret = 1;
+			if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 0)
+				ret = 1;
+			_exit(ret);
+		}
+	}
+	close(go[0]);
+	for (i = 0; i < 2; i++)
+		if (read(ready[0], &c, 1) != 1)
+			break;
+	n = count_all();
+	close(go[1]);
+	for (i = 0; i < 2; i++)
+		good += pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] &&
+			WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	ok(n == 1, "two heaps with a cap of 1 have 1 thread between them (%d)", n);
+	ok(good == 2, "both collect all the same (%d of 2)", good);
+	ok(count_all() == 0, "none is left once they are gone");
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(void)
 {
 	char want[64], mine[256];
@@ -131,5 +195,6 @@ int main(void)
 		count_threads(pid, want, &n, &in_cg);
 		ok(n == 0, "child %d: no thread of its heap outlives it (%d left)", i, n);
 	}
+	test_cap();
 	return tap_done();
 }
