@@ -656,6 +656,31 @@ static uint32_t pick_wb_count(struct rng *r)
 	return chance(r, 80) ? v[below(r, sizeof(v) / sizeof(v[0]))] : (uint32_t)rnd(r);
 }
 
+/*
+ * A cache report (PARK version 2, GC version 1): spans the fuzz was
+ * handed or anything else, random free bits, good or hostile lengths, or
+ * no report at all where the pointer should be.
+ */
+static uint64_t pick_cache_report(struct rng *r)
+{
+	static __thread struct gcheap_cache_report rep;
+	static __thread struct gcheap_span_return spans[4];
+	unsigned int i, j;
+
+	if (chance(r, 15))
+		return pick_ptr(r, &rep);
+	for (i = 0; i < 4; i++) {
+		spans[i].base = chance(r, 70) ? pool_pick(r, C.spans, C.nspan) : pick_ptr(r, spans);
+		for (j = 0; j < GCHEAP_SPAN_BITS_WORDS; j++)
+			spans[i].free[j] = chance(r, 30) ? 0 : chance(r, 50) ? ~0ULL : rnd(r);
+	}
+	rep.spans = chance(r, 90) ? (uintptr_t)spans : pick_ptr(r, spans);
+	rep.nspans = chance(r, 90) ? below(r, 5) :
+		     chance(r, 50) ? GCHEAP_CACHE_REPORT_MAX + 1 : (uint32_t)rnd(r);
+	rep.taken = 0;
+	return (uintptr_t)&rep;
+}
+
 static void op_park(struct rng *r)
 {
 	SCRATCH(struct gcheap_park, a);
@@ -668,6 +693,9 @@ static void op_park(struct rng *r)
 		a->wb_count = pick_wb_count(r);
 		a->__reserved2 = chance(r, 95) ? 0 : (uint32_t)rnd(r);
 	}
+	/* Version 2: the cache, reported. */
+	if (chance(r, 30))
+		a->cache = pick_cache_report(r);
 	do_ioctl(r, GCHEAP_IOC_PARK, a, sizeof(*a), GCHEAP_PARK_SIZE_VER0);
 }
 
@@ -722,6 +750,8 @@ static void op_gc(struct rng *r)
 		a->stack.hi = pick_ptr(r, a);
 		break;
 	}
+	if (chance(r, 30))
+		a->cache = pick_cache_report(r);
 	do_ioctl(r, GCHEAP_IOC_GC, a, sizeof(*a), GCHEAP_GC_SIZE_VER0);
 }
 
