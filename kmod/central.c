@@ -382,14 +382,23 @@ int gcheap_cache_report_read(struct gcheap *heap, struct gcheap_m *owner, u64 up
 
 /*
  * Take a report read by gcheap_cache_report_read() (central_take_over,
- * each span), at the first stop of cycle @cycle. `taken` is written first: a cache
- * that cannot be told keeps every slot, as if no report had been made.
+ * each span), at the first stop of cycle @cycle. `taken` is written
+ * first, without faulting: the collector may hold its locks with the
+ * world stopped, and memory that only a parked thread could bring in
+ * (userfaultfd) would never come. A cache that cannot be told keeps
+ * every slot, as if no report had been made.
  */
 void gcheap_cache_report_take(struct gcheap *heap, struct gcheap_cache_snap *snap, u32 cycle)
 {
+	int ret;
 	u32 i;
 
-	if (!snap->taken || put_user(1U, snap->taken))
+	if (!snap->taken)
+		return;
+	pagefault_disable();
+	ret = put_user(1U, snap->taken);
+	pagefault_enable();
+	if (ret)
 		return;
 	for (i = 0; i < snap->nspans; i++)
 		gcheap_central_take_over(heap, snap->owner, &snap->spans[i], cycle);
