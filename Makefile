@@ -75,7 +75,8 @@ build/abi32/abi32: tests/abi32/abi32.c uapi/gcheap.h
 	$(CC) -m32 -std=c11 -O2 -ffreestanding -nostdlib -static -fno-pic -fno-stack-protector \
 		-Wall -Wextra -Werror -I. -I/usr/include/$(shell $(CC) -dumpmachine) -o $@ $<
 
-build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h tests/user/knob.h userlib/libgcheap.a
+build/tests/%: tests/user/%.c tests/user/tap.c tests/user/tap.h tests/user/knob.h tests/user/cgroup.h \
+		userlib/libgcheap.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< tests/user/tap.c userlib/libgcheap.a -pthread
 

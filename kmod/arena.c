@@ -14,15 +14,35 @@
  * the parameter. ->fault is needed either way: after MADV_DONTNEED, and
  * for spans handed out again.
  *
- * Invariants: a user PTE exists only for a heap page inside a span (in use);
+ * Accounting: every physical page is allocated in the owner's context (its
+ * ioctl) with __GFP_ACCOUNT, so it is charged to the owner's memory cgroup
+ * as kernel memory, and uncharged when freed. Not as user memory: the
+ * kernel charges anon and file folios on its LRUs, which its reclaim can
+ * swap or write back; these pages are on no LRU and only this module can
+ * give them back (the scavenger, the shrinker), so a kmem charge is the
+ * honest one. Either way memory.current and memory.max count every page,
+ * in use or idle. Pages in use are mapped, and vm_insert_page() counts
+ * them in the owner's RSS (RssFile), which the OOM killer reads; idle
+ * pages are not mapped, so RSS leaves them out: they are what the
+ * scavenger bounds and the shrinker returns first under pressure, and the
+ * heap's stats (heap_idle - heap_released) and the module's pages_held
+ * show them.
+ *
+ * Invariants: a heap page has physical memory exactly when it is in use or
+ * free and not scavenged (pagealloc.c): at init every page is scavenged;
+ * gcheap_arena_alloc() gives memory to the scavenged pages it takes, and
+ * gcheap_arena_scavenge() takes it from free pages it marks scavenged.
+ * resident_pages = npages - scav_pages.
+ * A user PTE exists only for a heap page inside a span (in use);
  * before a span's pages return to the page allocator they are zapped, so a
  * later touch faults and gets SIGBUS. Only the owner mm ever maps a page:
  * the mapping is VM_DONTCOPY for life (VM_IO makes madvise(MADV_DOFORK)
  * fail), so fork() never copies it, whatever order dup_mmap() copies page
  * tables and calls ->open in; ->fault refuses any other mm all the same.
  *
- * Locking: chunk allocation, physical pages and the span table's writers
- * are under heap->lock. Finding a span takes no lock (Go's spanOf): a
+ * Locking: chunk allocation, physical pages, the page allocator and the
+ * span table's writers are under heap->lock. The module-wide page counts
+ * are atomic. Finding a span takes no lock (Go's spanOf): a
  * chunk pointer and a span-table entry are published with release
  * semantics once what they point to is set up, and read with READ_ONCE,
  * whose address dependency orders the reads through them. An entry read
@@ -40,6 +60,7 @@
 #include <kunit/visibility.h>
 #include "arena.h"
 #include "compat.h"
+#include "scavenge.h"
 
 /* Base pages per heap page, and the shift between the two. */
 #define GCHEAP_SUBPAGES		(GCHEAP_PAGE_SIZE / PAGE_SIZE)
@@ -56,6 +77,34 @@ MODULE_PARM_DESC(max_heap_mb, "Largest heap mapping, in MiB (default 65536)");
 static bool prefault = true;
 module_param(prefault, bool, 0644);
 MODULE_PARM_DESC(prefault, "Map a new span's pages into the process at hand-out (default 1)");
+
+/*
+ * Module-wide, in base pages: physical memory held by all heaps, and of it
+ * the idle part (free heap pages not scavenged), which the shrinker counts.
+ */
+static atomic_long_t pages_held = ATOMIC_LONG_INIT(0);
+static atomic_long_t pages_idle = ATOMIC_LONG_INIT(0);
+
+long gcheap_arena_pages_held(void)
+{
+	return atomic_long_read(&pages_held);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_pages_held);
+
+long gcheap_arena_pages_idle(void)
+{
+	return atomic_long_read(&pages_idle);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_pages_idle);
+
+/* Bring the module's idle count up to date with @heap's. heap->lock held. */
+static void account_idle(struct gcheap *heap)
+{
+	long idle = (long)(heap->pa.free_pages - heap->pa.scav_pages) * GCHEAP_SUBPAGES;
+
+	atomic_long_add(idle - heap->counted_idle, &pages_idle);
+	heap->counted_idle = idle;
+}
 
 /* The first base page of resident heap page @pg. */
 static struct page *heap_page(struct gcheap *heap, unsigned long pg)
@@ -211,6 +260,8 @@ int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npa
 		heap->chunks = NULL;
 		return ret;
 	}
+	/* No page has memory yet. */
+	gcheap_pagealloc_set_scavenged(&heap->pa, 0, npages);
 	heap->base = base;
 	heap->mapped = true;
 	/* Pairs with gcheap_arena_npages(): base and chunks are set by then. */
@@ -219,30 +270,50 @@ int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npa
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_init);
 
-static void free_heap_page(struct page *page)
+/* Give heap page @pg's memory back to the kernel. heap->lock held. */
+static void free_heap_page(struct gcheap *heap, unsigned long pg)
 {
+	struct page **pp = &gcheap_arena_chunk(heap, pg)->pages[pg % GCHEAP_CHUNK_PAGES];
 	unsigned int i;
 
 	for (i = 0; i < GCHEAP_SUBPAGES; i++)
-		__free_page(nth_page(page, i));
+		__free_page(nth_page(*pp, i));
+	*pp = NULL;
+	heap->resident_pages--;
+	atomic_long_sub(GCHEAP_SUBPAGES, &pages_held);
+}
+
+/*
+ * Memory for one heap page. Short of it, the system or the owner's cgroup
+ * (whose reclaim the shrinker does not see), the heap's own idle pages go
+ * back first, then the kernel reclaims as it would.
+ */
+static struct page *alloc_heap_page(struct gcheap *heap)
+{
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN;
+	const unsigned int order = GCHEAP_PAGE_SHIFT - PAGE_SHIFT;
+	struct page *page = alloc_pages(gfp | __GFP_NORETRY, order);
+
+	if (!page) {
+		gcheap_scavenge_locked(heap, GCHEAP_SCAV_RETRY_PAGES, GCHEAP_SCAV_SYNC);
+		page = alloc_pages(gfp, order);
+	}
+	return page;
 }
 
 /*
  * Give heap pages [first, first + n) physical memory where they have none.
- * *reused says whether any page already had some (and so may hold old
- * bytes). On failure (no memory, or the caller was killed: the range can
- * be most of the heap) the pages allocated here are freed again.
+ * On failure (no memory, or the caller was killed: the range can be most
+ * of the heap) the pages it got to lose their memory, old or new: the
+ * range is in no span, so none is mapped and dropping old bytes is safe.
  */
-int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
-			  unsigned long n, bool *reused)
+static int populate(struct gcheap *heap, unsigned long first, unsigned long n)
 {
 	unsigned long pg, undo;
 	struct gcheap_chunk **cp;
 	struct page *page;
 	int ret = -ENOMEM;
 
-	lockdep_assert_held(&heap->lock);
-	*reused = false;
 	for (pg = first; pg < first + n; pg++) {
 		cp = &heap->chunks[pg / GCHEAP_CHUNK_PAGES];
 		if (!*cp) {
@@ -253,45 +324,127 @@ int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
 			/* Zeroed before it is seen: pairs with gcheap_arena_chunk(). */
 			smp_store_release(cp, chunk);
 		}
-		if ((*cp)->pages[pg % GCHEAP_CHUNK_PAGES]) {
-			*reused = true;
+		if ((*cp)->pages[pg % GCHEAP_CHUNK_PAGES])
 			continue;
-		}
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			goto fail;
 		}
 		/* A huge object is millions of pages: let others run meanwhile. */
 		cond_resched();
-		page = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN,
-				   GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
+		page = alloc_heap_page(heap);
 		if (!page)
 			goto fail;
 		/* Two refcounted base pages, as vm_insert_page() requires. */
 		split_page(page, GCHEAP_PAGE_SHIFT - PAGE_SHIFT);
 		(*cp)->pages[pg % GCHEAP_CHUNK_PAGES] = page;
 		heap->resident_pages++;
+		atomic_long_add(GCHEAP_SUBPAGES, &pages_held);
 	}
+	heap->arena_top = max(heap->arena_top, first + n);
 	return 0;
 fail:
-	/*
-	 * The range is in no span yet, so none of it is mapped by the process:
-	 * dropping the memory of its resident pages, old or new, is safe and
-	 * leaves the heap as it was but for fewer idle resident pages.
-	 */
 	for (undo = first; undo < pg; undo++) {
 		struct gcheap_chunk *c = gcheap_arena_chunk(heap, undo);
-		struct page **pp = &c->pages[undo % GCHEAP_CHUNK_PAGES];
 
-		if (*pp) {
-			free_heap_page(*pp);
-			*pp = NULL;
-			heap->resident_pages--;
-		}
+		if (c->pages[undo % GCHEAP_CHUNK_PAGES])
+			free_heap_page(heap, undo);
 		cond_resched();
 	}
 	return ret;
 }
+
+/* Mark the free pages of [first, first + n) that have no memory scavenged. */
+static void mark_released(struct gcheap *heap, unsigned long first, unsigned long n)
+{
+	unsigned long pg, run;
+
+	for (pg = first; pg < first + n; pg += run) {
+		struct gcheap_chunk *c = gcheap_arena_chunk(heap, pg);
+
+		for (run = 0; pg + run < first + n; run++) {
+			c = gcheap_arena_chunk(heap, pg + run);
+			if (c && c->pages[(pg + run) % GCHEAP_CHUNK_PAGES])
+				break;
+		}
+		if (run)
+			gcheap_pagealloc_set_scavenged(&heap->pa, pg, run);
+		else
+			run = 1;
+	}
+}
+
+/*
+ * Take the lowest run of @n free heap pages and give it physical memory:
+ * its first page, or -ENOMEM (no run, no memory, or growing would pass
+ * the heap's memory_max even after scavenging), -EINTR. *@reused says
+ * whether any page had memory already (and so may hold old bytes). On
+ * failure the heap is as it was, but for idle pages scavenged.
+ */
+long gcheap_arena_alloc(struct gcheap *heap, unsigned long n, bool *reused)
+{
+	unsigned long scav;
+	long start;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	start = gcheap_pagealloc_alloc(&heap->pa, n, &scav);
+	if (start < 0)
+		return start;
+	ret = scav ? gcheap_scavenge_grow(heap, scav) : 0;
+	if (!ret)
+		ret = populate(heap, start, n);
+	if (ret) {
+		gcheap_pagealloc_free(&heap->pa, start, n);
+		mark_released(heap, start, n);
+		account_idle(heap);
+		return ret;
+	}
+	*reused = scav < n;
+	account_idle(heap);
+	return start;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_alloc);
+
+/* Heap pages [first, first + n), unmapped, are free again; they keep their memory. */
+void gcheap_arena_free(struct gcheap *heap, unsigned long first, unsigned long n)
+{
+	lockdep_assert_held(&heap->lock);
+	gcheap_pagealloc_free(&heap->pa, first, n);
+	account_idle(heap);
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_free);
+
+/*
+ * Give the memory of up to @max idle heap pages back to the kernel, the
+ * highest first, and mark them scavenged; *@below bounds the search and is
+ * lowered past what was released (start it at gcheap_arena_top()). How
+ * many heap pages were released; 0: none idle below *@below.
+ *
+ * No zap first: a free page has no PTE (its span's were zapped before the
+ * span went, and ->fault, prefault and ->access map only pages in a span,
+ * all under heap->lock), and a page vm_insert_page()ed holds a reference
+ * of its own, so even a stray PTE could never see the page reused.
+ */
+unsigned long gcheap_arena_scavenge(struct gcheap *heap, unsigned long max,
+				    unsigned long *below)
+{
+	unsigned long start, n, pg;
+
+	lockdep_assert_held(&heap->lock);
+	if (!heap->npages)
+		return 0;
+	n = gcheap_pagealloc_find_unscavenged(&heap->pa, *below, max, &start);
+	for (pg = start; pg < start + n; pg++)
+		free_heap_page(heap, pg);
+	if (n) {
+		gcheap_pagealloc_set_scavenged(&heap->pa, start, n);
+		*below = start;
+		account_idle(heap);
+	}
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_arena_scavenge);
 
 /*
  * Enter @span (NULL: none) for heap pages [first, first + n). A span is
@@ -385,9 +538,12 @@ void gcheap_arena_release(struct gcheap *heap)
 			continue;
 		for (i = 0; i < GCHEAP_CHUNK_PAGES; i++)
 			if (chunk->pages[i])
-				free_heap_page(chunk->pages[i]);
+				free_heap_page(heap, c * GCHEAP_CHUNK_PAGES + i);
 		kvfree(chunk);
+		cond_resched();
 	}
+	atomic_long_sub(heap->counted_idle, &pages_idle);
+	heap->counted_idle = 0;
 	kvfree(heap->chunks);
 	heap->chunks = NULL;
 	gcheap_pagealloc_destroy(&heap->pa);

@@ -33,8 +33,18 @@ static inline unsigned long gcheap_arena_npages(struct gcheap *heap)
 
 int gcheap_arena_mmap(struct gcheap *heap, struct vm_area_struct *vma);
 int gcheap_arena_init(struct gcheap *heap, unsigned long base, unsigned long npages);
-int gcheap_arena_populate(struct gcheap *heap, unsigned long first,
-			  unsigned long n, bool *reused);
+long gcheap_arena_alloc(struct gcheap *heap, unsigned long n, bool *reused);
+void gcheap_arena_free(struct gcheap *heap, unsigned long first, unsigned long n);
+unsigned long gcheap_arena_scavenge(struct gcheap *heap, unsigned long max,
+				    unsigned long *below);
+long gcheap_arena_pages_held(void);
+long gcheap_arena_pages_idle(void);
+
+/* No page at or above this one has ever had memory: where the scavenger looks from. */
+static inline unsigned long gcheap_arena_top(const struct gcheap *heap)
+{
+	return heap->arena_top;
+}
 void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
 			   unsigned long n, struct gcheap_span *span);
 struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr);

@@ -51,6 +51,7 @@ int gcheap_gc_init(struct gcheap *heap)
 	mutex_init(&heap->special_lock);
 	INIT_LIST_HEAD(&heap->roots);
 	kthread_init_work(&heap->sweep_work, gcheap_sweep_work_fn);
+	gcheap_scavenge_heap_init(heap);
 	gcheap_workers_init(&heap->workers);
 	gcheap_final_init(heap);
 	heap->gogc = gcheap_default_gogc();
@@ -64,6 +65,8 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_gc_init);
 void gcheap_gc_destroy(struct gcheap *heap)
 {
 	kthread_cancel_work_sync(&heap->sweep_work);
+	/* The sweeper kicks the scavenger: stopped after it. */
+	gcheap_scavenge_heap_stop(heap);
 	gcheap_workers_destroy(&heap->workers);
 	gcheap_final_destroy(heap);
 	gcheap_roots_destroy(heap);

@@ -83,11 +83,13 @@ struct gcheap *gcheap_create(void)
 	mmgrab(current->mm);
 	heap->mm = current->mm;
 	heap->tgid = task_tgid_nr(current);
+	gcheap_scavenge_register(heap);
 	return heap;
 }
 
 void gcheap_destroy(struct gcheap *heap)
 {
+	gcheap_scavenge_unregister(heap);
 	gcheap_gc_destroy(heap);
 	/* Nothing else can reach the heap now; the lock is for the asserts. */
 	mutex_lock(&heap->lock);
@@ -122,7 +124,12 @@ void gcheap_stats(struct gcheap *heap, struct gcheap_stats *st)
 	st->heap_idle = (u64)idle << GCHEAP_PAGE_SHIFT;
 	st->heap_resident = (u64)heap->resident_pages << GCHEAP_PAGE_SHIFT;
 	/* Idle pages with no physical memory, never touched ones included. */
-	st->heap_released = st->heap_sys - st->heap_resident;
+	st->heap_released = (u64)heap->pa.scav_pages << GCHEAP_PAGE_SHIFT;
+	st->scav_background = heap->scav.released[GCHEAP_SCAV_BACKGROUND];
+	st->scav_sync = heap->scav.released[GCHEAP_SCAV_SYNC];
+	st->scav_shrinker = heap->scav.released[GCHEAP_SCAV_SHRINKER];
+	st->scav_ns = atomic64_read(&heap->scav.bg_ns);
+	st->memory_max = heap->scav.memory_max;
 	st->heap_alloc = atomic64_read(&heap->cnt.alloc_bytes);
 	st->heap_objects = atomic64_read(&heap->cnt.alloc_objects);
 	st->spans_inuse = atomic64_read(&heap->cnt.spans_inuse);

@@ -16,6 +16,7 @@
 #include "uapi/gcheap.h"
 #include "pagealloc.h"
 #include "workers.h"
+#include "scavenge.h"
 
 #define GCHEAP_PACER_CONS_HISTORY	5
 
@@ -62,7 +63,8 @@ struct gcheap {
 	/*
 	 * lock (Go's mheap lock), taken rarely: the page allocator, chunk
 	 * allocation and the span table's writers (span creation and
-	 * destruction), the mapping's state, resident_pages, and the set of
+	 * destruction), physical pages and their scavenging, the mapping's
+	 * state, resident_pages, and the set of
 	 * attached threads. Never needed to find a span (arena.c) nor to
 	 * hand one to a cache or take it back. Taken before any central or
 	 * cache lock, and with mmap_lock held: read by ->fault and
@@ -79,6 +81,9 @@ struct gcheap {
 	struct gcheap_chunk **chunks;	/* per 4 MiB chunk, published on first use */
 	u32 sweepgen;		/* moves only with the world stopped (sweep.c) */
 	unsigned long resident_pages;	/* heap pages with physical memory */
+	unsigned long arena_top;	/* no page at or above ever had memory */
+	long counted_idle;		/* base pages in the module's idle count */
+	struct gcheap_scav scav;	/* the scavenger (scavenge.c) */
 	struct gcheap_counters cnt;
 	struct llist_head dead_spans;	/* DEAD spans whose pages are to go back */
 	struct llist_node *dying;	/* taken from dead_spans, being destroyed, under lock */

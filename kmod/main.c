@@ -33,6 +33,7 @@
 #include "pacer.h"
 #include "wbuf.h"
 #include "assist.h"
+#include "scavenge.h"
 
 /*
  * ioctl handlers. Each gets the kernel's copy of its argument, already
@@ -352,6 +353,11 @@ static long gcheap_ioc_set_mode(struct gcheap *heap, void *data)
 	return gcheap_wb_set_mode(heap, data);
 }
 
+static long gcheap_ioc_scavenge(struct gcheap *heap, void *data)
+{
+	return gcheap_scavenge_ioctl(heap, data);
+}
+
 /*
  * The ioctls, indexed by _IOC_NR (DRM's scheme): the command's size bits
  * vary with the caller's struct version, so they are not part of the key.
@@ -405,6 +411,8 @@ static const struct gcheap_ioctl_desc gcheap_ioctls[] = {
 		     GCHEAP_WB_FLUSH_SIZE_VER0, 0),
 	GCHEAP_IOCTL(GCHEAP_IOC_SET_MODE, gcheap_ioc_set_mode, struct gcheap_mode,
 		     GCHEAP_MODE_SIZE_VER0, 0),
+	GCHEAP_IOCTL(GCHEAP_IOC_SCAVENGE, gcheap_ioc_scavenge, struct gcheap_scavenge,
+		     GCHEAP_SCAVENGE_SIZE_VER0, GCHEAP_IOCTL_OUT),
 };
 
 /* Arguments up to this size live on the stack, bigger ones (STATS) in the heap. */
@@ -504,20 +512,50 @@ static const struct file_operations gcheap_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * Module-wide counts on the device (/sys/class/misc/gcheap/), in base
+ * pages: physical memory all heaps hold, and the idle part of it. Both
+ * read zero once every heap is closed.
+ */
+static ssize_t pages_held_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", gcheap_arena_pages_held());
+}
+static DEVICE_ATTR_RO(pages_held);
+
+static ssize_t pages_idle_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", gcheap_arena_pages_idle());
+}
+static DEVICE_ATTR_RO(pages_idle);
+
+static struct attribute *gcheap_attrs[] = {
+	&dev_attr_pages_held.attr,
+	&dev_attr_pages_idle.attr,
+	NULL
+};
+ATTRIBUTE_GROUPS(gcheap);
+
 static struct miscdevice gcheap_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "gcheap",
 	.fops = &gcheap_fops,
 	.mode = 0666,
+	.groups = gcheap_groups,
 };
 
 static int __init gcheap_init(void)
 {
 	int ret;
 
-	ret = misc_register(&gcheap_misc);
+	ret = gcheap_scavenge_init();
 	if (ret)
 		return ret;
+	ret = misc_register(&gcheap_misc);
+	if (ret) {
+		gcheap_scavenge_exit();
+		return ret;
+	}
 	pr_info("ready, ABI %d\n", GCHEAP_ABI_VERSION);
 	return 0;
 }
@@ -525,6 +563,7 @@ static int __init gcheap_init(void)
 static void __exit gcheap_exit(void)
 {
 	misc_deregister(&gcheap_misc);
+	gcheap_scavenge_exit();
 }
 
 module_init(gcheap_init);

@@ -314,19 +314,24 @@ void gcheap_pacer_cycle_end(struct gcheap *heap, u64 marked, u64 scan_work, u64 
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_cycle_end);
 
-/* GCHEAP_IOC_SETGC: set GOGC and the memory limit, the old values back in @req. */
+/* GCHEAP_IOC_SETGC: set GOGC and the memory limits, the old values back in @req. */
 int gcheap_pacer_setgc(struct gcheap *heap, struct gcheap_setgc *req)
 {
-	u64 old_limit;
+	u64 old_limit, old_max;
 
-	if (req->flags & ~(GCHEAP_SETGC_KEEP_GOGC | GCHEAP_SETGC_LIMIT) || req->__reserved)
+	if (req->flags & ~(GCHEAP_SETGC_KEEP_GOGC | GCHEAP_SETGC_LIMIT | GCHEAP_SETGC_MAX) ||
+	    req->__reserved)
 		return -EINVAL;
 	if (!(req->flags & GCHEAP_SETGC_KEEP_GOGC) && req->gogc < GCHEAP_GOGC_OFF)
 		return -EINVAL;
-	if (req->flags & GCHEAP_SETGC_LIMIT && !req->memory_limit)
+	if ((req->flags & GCHEAP_SETGC_LIMIT && !req->memory_limit) ||
+	    (req->flags & GCHEAP_SETGC_MAX && !req->memory_max))
 		return -EINVAL;
 	mutex_lock(&heap->lock);
 	old_limit = heap->memory_limit;
+	old_max = heap->scav.memory_max;
+	if (req->flags & GCHEAP_SETGC_MAX)
+		gcheap_scavenge_set_max(heap, req->memory_max);
 	if (req->flags & GCHEAP_SETGC_LIMIT)
 		WRITE_ONCE(heap->memory_limit, req->memory_limit);
 	if (req->flags & GCHEAP_SETGC_KEEP_GOGC)
@@ -334,7 +339,10 @@ int gcheap_pacer_setgc(struct gcheap *heap, struct gcheap_setgc *req)
 	else
 		req->gogc = gcheap_pacer_set_gogc(heap, req->gogc);
 	mutex_unlock(&heap->lock);
+	/* A lower goal or limit may put retained memory over the target. */
+	gcheap_scavenge_kick(heap);
 	req->memory_limit = old_limit;
+	req->memory_max = old_max;
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pacer_setgc);

@@ -21,7 +21,8 @@
  *   chunk's 512 bits, a parent by merging its 8 children.
  * - A scavenged page is free: scavenged & inuse is empty.
  * - No page below search_addr is free (search_addr <= npages).
- * - free_pages is the number of pages below npages not in use.
+ * - free_pages is the number of pages below npages not in use, scav_pages
+ *   the number of those scavenged.
  * alloc() and free() change the bitmap of the pages they are given, then
  * recompute the leaves of those pages and walk up while a summary changes.
  * alloc() moves search_addr past its pages when it started there; free()
@@ -308,6 +309,7 @@ long gcheap_pagealloc_alloc(struct gcheap_pagealloc *pa, unsigned long n,
 	cnt = pa_take_scavenged(pa, addr, n);
 	pa_update(pa, addr, n);
 	pa->free_pages -= n;
+	pa->scav_pages -= cnt;
 	if (pa->search_addr >= addr && pa->search_addr < addr + n)
 		pa->search_addr = addr + n;
 	if (scav)
@@ -350,10 +352,53 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_pagealloc_in_use);
 int gcheap_pagealloc_set_scavenged(struct gcheap_pagealloc *pa,
 				   unsigned long start, unsigned long n)
 {
+	unsigned long i, end = start + n;
+
 	if (!pa_range_ok(pa, start, n) ||
-	    find_next_bit(pa->inuse, start + n, start) < start + n)
+	    find_next_bit(pa->inuse, end, start) < end)
 		return -EINVAL;
-	bitmap_set(pa->scavenged, start, n);
+	/* Count only the pages newly scavenged. */
+	for (i = find_next_zero_bit(pa->scavenged, end, start); i < end;
+	     i = find_next_zero_bit(pa->scavenged, end, i + 1)) {
+		__set_bit(i, pa->scavenged);
+		pa->scav_pages++;
+	}
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pagealloc_set_scavenged);
+
+/*
+ * The highest run of free pages not scavenged that ends at or below page
+ * @below: its last (at most @max) pages, first page in *@start. Returns how
+ * many (0: none). The scavenger's search, high addresses first, since
+ * alloc() reuses the lowest free pages first: those keep their memory.
+ * A word of both bitmaps at a time, top down.
+ */
+unsigned long gcheap_pagealloc_find_unscavenged(const struct gcheap_pagealloc *pa,
+						unsigned long below, unsigned long max,
+						unsigned long *start)
+{
+	unsigned long w, bits, end, lo;
+
+	below = min(below, pa->npages);
+	if (!below || !max || pa->free_pages == pa->scav_pages)
+		return 0;
+	/* Word w covers pages [w * BITS_PER_LONG, (w + 1) * BITS_PER_LONG). */
+	w = (below - 1) / BITS_PER_LONG;
+	bits = ~(pa->inuse[w] | pa->scavenged[w]) &
+	       BITMAP_LAST_WORD_MASK(below - w * BITS_PER_LONG);
+	while (!bits) {
+		if (!w--)
+			return 0;
+		bits = ~(pa->inuse[w] | pa->scavenged[w]);
+	}
+	end = w * BITS_PER_LONG + __fls(bits) + 1;
+	/* Walk down to the run's first page, or until @max pages. */
+	lo = end - 1;
+	while (lo > 0 && end - lo < max && !test_bit(lo - 1, pa->inuse) &&
+	       !test_bit(lo - 1, pa->scavenged))
+		lo--;
+	*start = lo;
+	return end - lo;
+}
+EXPORT_SYMBOL_IF_KUNIT(gcheap_pagealloc_find_unscavenged);

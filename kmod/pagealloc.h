@@ -28,6 +28,7 @@ struct gcheap_pagealloc {
 	struct gcheap_pa_sum *levels[GCHEAP_PA_MAX_LEVELS];
 	unsigned long search_addr;	/* no free page below this */
 	unsigned long free_pages;	/* pages not in use */
+	unsigned long scav_pages;	/* of which scavenged */
 };
 
 /* Pages summarised by one entry of level @l (the leaves are chunks). */
@@ -48,5 +49,8 @@ bool gcheap_pagealloc_in_use(const struct gcheap_pagealloc *pa,
 			     unsigned long start, unsigned long n);
 int gcheap_pagealloc_set_scavenged(struct gcheap_pagealloc *pa,
 				   unsigned long start, unsigned long n);
+unsigned long gcheap_pagealloc_find_unscavenged(const struct gcheap_pagealloc *pa,
+						unsigned long below, unsigned long max,
+						unsigned long *start);
 
 #endif /* _GCHEAP_PAGEALLOC_H */

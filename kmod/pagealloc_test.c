@@ -76,6 +76,11 @@ static bool pa_check_msg(const struct gcheap_pagealloc *pa, char *msg,
 			 pa->free_pages, pa->npages - used);
 		return false;
 	}
+	if (pa->scav_pages != bitmap_weight(pa->scavenged, nbits)) {
+		snprintf(msg, len, "scav_pages %lu, bitmap has %u scavenged",
+			 pa->scav_pages, bitmap_weight(pa->scavenged, nbits));
+		return false;
+	}
 	if (pa->search_addr > pa->npages ||
 	    find_first_zero_bit(pa->inuse, pa->npages) < pa->search_addr) {
 		snprintf(msg, len, "search_addr %lu above the free page %lu",
@@ -540,9 +545,50 @@ static void pa_test_scavenged(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_set_scavenged(pa, 104, 3), 0);
 	KUNIT_ASSERT_EQ(test, bitmap_weight(pa->scavenged, 1024), 10u);
 	pa_check(test, pa);
+	KUNIT_ASSERT_EQ(test, pa->scav_pages, 10ul);	/* 104..106 counted once */
 	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_alloc(pa, 10, &scav), 100l);
 	KUNIT_ASSERT_EQ(test, scav, 10ul);
 	KUNIT_ASSERT_TRUE(test, bitmap_empty(pa->scavenged, 1024));
+	KUNIT_ASSERT_EQ(test, pa->scav_pages, 0ul);
+	pa_check(test, pa);
+}
+
+/* The scavenger's search: highest first, capped, past scavenged pages. */
+static void pa_test_find_unscavenged(struct kunit *test)
+{
+	struct gcheap_pagealloc *pa = pa_new(test, 700);
+	unsigned long start = 777;
+
+	/* Free: [0, 700). Highest run first, cut to @max from its top. */
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 700, 64, &start), 64ul);
+	KUNIT_ASSERT_EQ(test, start, 636ul);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 2000, 1000, &start), 700ul);
+	KUNIT_ASSERT_EQ(test, start, 0ul);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 0, 10, &start), 0ul);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 10, 0, &start), 0ul);
+
+	/* In use [0, 600); scavenged [650, 700): the run is [600, 650). */
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_alloc(pa, 600, NULL), 0l);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_set_scavenged(pa, 650, 50), 0);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 700, 512, &start), 50ul);
+	KUNIT_ASSERT_EQ(test, start, 600ul);
+	/* Below a page inside the run, and across a word boundary. */
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 641, 512, &start), 41ul);
+	KUNIT_ASSERT_EQ(test, start, 600ul);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 600, 512, &start), 0ul);
+	/* A hole at 5 and one at 130, below in-use pages. */
+	expect_free(test, pa, 5, 1);
+	expect_free(test, pa, 130, 3);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 600, 512, &start), 3ul);
+	KUNIT_ASSERT_EQ(test, start, 130ul);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 130, 512, &start), 1ul);
+	KUNIT_ASSERT_EQ(test, start, 5ul);
+	/* Everything free scavenged: nothing to find. */
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_set_scavenged(pa, 600, 50), 0);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_set_scavenged(pa, 130, 3), 0);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_set_scavenged(pa, 5, 1), 0);
+	KUNIT_ASSERT_EQ(test, pa->scav_pages, pa->free_pages);
+	KUNIT_ASSERT_EQ(test, gcheap_pagealloc_find_unscavenged(pa, 700, 512, &start), 0ul);
 	pa_check(test, pa);
 }
 
@@ -566,8 +612,8 @@ struct pa_rand_ctx {
 	u64 rng;
 	char msg[128];			/* the first failure */
 	/* What the run exercised, reported at its end. */
-	unsigned int allocs, enomem, frees, partial, bad_frees, scav_ok, scav_bad;
-	unsigned long largest, scav_pages;
+	unsigned int allocs, enomem, frees, partial, bad_frees, scav_ok, scav_bad, finds;
+	unsigned long largest, scav_pages, found;
 };
 
 static unsigned long pa_rand_size(struct pa_rand_ctx *c)
@@ -707,6 +753,49 @@ static bool pa_rand_other(struct pa_rand_ctx *c, bool scavenge)
 	return true;
 }
 
+/*
+ * The scavenger's search below a random page with a random cap, against
+ * the reference: the highest free, unscavenged page below, and the run
+ * down from it; then scavenge what it found, as the scavenger does.
+ */
+static bool pa_rand_find(struct pa_rand_ctx *c)
+{
+	unsigned long below = pa_below(&c->rng, c->npages + 1);
+	unsigned long max = 1 + pa_below(&c->rng, 100), start = ULONG_MAX, n;
+	unsigned long end = 0, lo, p;
+
+	for (p = below; p > 0; p--) {
+		if (!test_bit(p - 1, c->ref) && !test_bit(p - 1, c->refscav)) {
+			end = p;
+			break;
+		}
+	}
+	n = gcheap_pagealloc_find_unscavenged(c->pa, below, max, &start);
+	if (!end) {
+		if (!n)
+			return true;
+		snprintf(c->msg, sizeof(c->msg), "find(%lu, %lu) = %lu at %lu, none there",
+			 below, max, n, start);
+		return false;
+	}
+	for (lo = end - 1; lo > 0 && end - lo < max; lo--)
+		if (test_bit(lo - 1, c->ref) || test_bit(lo - 1, c->refscav))
+			break;
+	if (n != end - lo || start != lo) {
+		snprintf(c->msg, sizeof(c->msg), "find(%lu, %lu) = %lu at %lu, not %lu at %lu",
+			 below, max, n, start, end - lo, lo);
+		return false;
+	}
+	if (gcheap_pagealloc_set_scavenged(c->pa, start, n)) {
+		snprintf(c->msg, sizeof(c->msg), "set_scavenged(%lu, %lu) of a found run", start, n);
+		return false;
+	}
+	bitmap_set(c->refscav, start, n);
+	c->finds++;
+	c->found += n;
+	return true;
+}
+
 /* One operation chosen at random, then every check. */
 static bool pa_rand_step(struct pa_rand_ctx *c)
 {
@@ -719,7 +808,9 @@ static bool pa_rand_step(struct pa_rand_ctx *c)
 		ok = pa_rand_other(c, true);
 	else if (r < 6)
 		ok = pa_rand_other(c, false);
-	else if (c->nblk == 0 || (c->nblk < PA_MAX_BLOCKS && r < 6 + p_alloc))
+	else if (r < 10)
+		ok = pa_rand_find(c);
+	else if (c->nblk == 0 || (c->nblk < PA_MAX_BLOCKS && r < 10 + p_alloc))
 		ok = pa_rand_alloc(c);
 	else
 		ok = pa_rand_free(c);
@@ -767,9 +858,11 @@ static void pa_random_run(struct kunit *test, unsigned long npages,
 	if (c->pa->free_pages != npages || c->pa->search_addr ||
 	    c->pa->levels[0][0].max != npages)
 		KUNIT_ASSERT_FAILURE(test, "heap not whole after freeing everything");
-	kunit_info(test, "%u ops: %u allocs (max %lu), %u ENOMEM, %u+%u frees, %u EINVAL, %u+%u scav, %lu pages scav\n",
+	kunit_info(test, "%u ops: %u allocs (max %lu), %u ENOMEM, %u+%u frees, %u EINVAL, %u+%u scav, %lu pages scav, %u finds of %lu pages\n",
 		   nops, c->allocs, c->largest, c->enomem, c->frees - c->partial,
-		   c->partial, c->bad_frees, c->scav_ok, c->scav_bad, c->scav_pages);
+		   c->partial, c->bad_frees, c->scav_ok, c->scav_bad, c->scav_pages,
+		   c->finds, c->found);
+	KUNIT_EXPECT_GT(test, c->found, 0ul);	/* the search was exercised */
 }
 
 /* Sizes: one page, part of a chunk, a chunk, chunk + 1, then 2 to 5 levels. */
@@ -822,6 +915,7 @@ static struct kunit_case pagealloc_test_cases[] = {
 	KUNIT_CASE(pa_test_exhaustion),
 	KUNIT_CASE(pa_test_bad_input),
 	KUNIT_CASE(pa_test_scavenged),
+	KUNIT_CASE(pa_test_find_unscavenged),
 	KUNIT_CASE(pa_test_random_1),
 	KUNIT_CASE(pa_test_random_100),
 	KUNIT_CASE(pa_test_random_512),

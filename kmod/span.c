@@ -30,7 +30,6 @@ struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
 	struct gcheap_span *span;
 	bool reused;
 	long start;
-	int ret;
 
 	lockdep_assert_held(&heap->lock);
 	if (!heap->mapped)
@@ -41,14 +40,11 @@ struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
 		       GFP_KERNEL_ACCOUNT);
 	if (!span)
 		return ERR_PTR(-ENOMEM);
-	start = gcheap_pagealloc_alloc(&heap->pa, npages, NULL);
+	start = gcheap_arena_alloc(heap, npages, &reused);
 	if (start < 0) {
-		ret = start;
-		goto fail_span;
+		kfree(span);
+		return ERR_PTR(start);
 	}
-	ret = gcheap_arena_populate(heap, start, npages, &reused);
-	if (ret)
-		goto fail_pages;
 
 	INIT_LIST_HEAD(&span->list);
 	span->start = start;
@@ -61,12 +57,6 @@ struct gcheap_span *gcheap_span_create(struct gcheap *heap, u8 spanclass,
 	span->sweepgen = gcheap_sweepgen(heap);
 	gcheap_arena_set_span(heap, start, npages, span);
 	return span;
-
-fail_pages:
-	gcheap_pagealloc_free(&heap->pa, start, npages);
-fail_span:
-	kfree(span);
-	return ERR_PTR(ret);
 }
 
 void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
@@ -75,7 +65,7 @@ void gcheap_span_destroy(struct gcheap *heap, struct gcheap_span *span)
 	/* No PTE may outlive the span: a later touch must fault and SIGBUS. */
 	gcheap_arena_unmap_user(heap, span->start, span->npages);
 	gcheap_arena_set_span(heap, span->start, span->npages, NULL);
-	gcheap_pagealloc_free(&heap->pa, span->start, span->npages);
+	gcheap_arena_free(heap, span->start, span->npages);
 	kfree_rcu(span, rcu);
 }
 

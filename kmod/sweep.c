@@ -199,9 +199,13 @@ void gcheap_sweep_all(struct gcheap *heap)
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_sweep_all);
 
+/* The background sweeper; once the garbage is swept, idle pages may be over the target. */
 void gcheap_sweep_work_fn(struct kthread_work *work)
 {
-	gcheap_sweep_for_pages(container_of(work, struct gcheap, sweep_work));
+	struct gcheap *heap = container_of(work, struct gcheap, sweep_work);
+
+	gcheap_sweep_for_pages(heap);
+	gcheap_scavenge_kick(heap);
 }
 
 /*

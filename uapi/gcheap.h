@@ -274,10 +274,17 @@ struct gcheap_stats {
 	__u64 finalizers_queued;	/* found unreachable, finalizer not yet taken */
 	__s32 gogc;		/* GOGC percent; negative: collection off */
 	__u32 threads;		/* attached threads */
+	/* Version 2: the scavenger (bytes given back to the kernel, ever). */
+	__u64 scav_background;	/* by the background scavenger */
+	__u64 scav_sync;	/* as the heap grew, by memory_max, GCHEAP_IOC_SCAVENGE */
+	__u64 scav_shrinker;	/* under the system's memory pressure */
+	__u64 scav_ns;		/* time the background scavenger took */
+	__u64 memory_max;	/* the hard limit on heap_resident, or GCHEAP_NO_LIMIT */
 };
 
 #define GCHEAP_STATS_SIZE_VER0	112
 #define GCHEAP_STATS_SIZE_VER1	(GCHEAP_STATS_SIZE_VER0 + 13 * 8 + 8 * GCHEAP_PAUSE_RING)
+#define GCHEAP_STATS_SIZE_VER2	(GCHEAP_STATS_SIZE_VER1 + 5 * 8)
 
 /*
  * Collection. A heap's threads are attached (GCHEAP_IOC_THREAD) before they
@@ -490,8 +497,9 @@ struct gcheap_link {
 #define GCHEAP_LINK_SIZE_VER0	24
 
 /*
- * GCHEAP_IOC_SETGC: set the heap's GOGC and (version 1) its soft memory
- * limit (Go's GOMEMLIMIT); the previous values come back in the fields.
+ * GCHEAP_IOC_SETGC: set the heap's GOGC, (version 1) its soft memory
+ * limit (Go's GOMEMLIMIT) and (version 2) its hard one; the previous
+ * values come back in the fields.
  * The limit bounds the bytes of the heap's spans (heap_inuse): the goal
  * shrinks to fit under it, but never below what the last cycle found
  * live, and the limit yields while collecting takes more than half the
@@ -503,7 +511,16 @@ struct gcheap_link {
 #define GCHEAP_NO_LIMIT		(~0ULL)
 #define GCHEAP_SETGC_KEEP_GOGC	_BITUL(0)
 #define GCHEAP_SETGC_LIMIT	_BITUL(1)
+#define GCHEAP_SETGC_MAX	_BITUL(2)
 
+/*
+ * memory_max, the hard limit, bounds the heap's physical memory
+ * (heap_resident): growing past it first gives idle pages back, and if
+ * that is not enough the allocation fails with ENOMEM (the library then
+ * collects and tries once more); the process is never killed for it. Set
+ * below heap_resident, it gives idle pages back at once; the heap then
+ * grows again only once under it. Without GCHEAP_SETGC_MAX it stays.
+ */
 struct gcheap_setgc {
 	__u32 size;
 	__s32 gogc;		/* in: percent, or GCHEAP_GOGC_OFF; out: old value */
@@ -511,10 +528,27 @@ struct gcheap_setgc {
 	__u64 memory_limit;	/* in: bytes, or GCHEAP_NO_LIMIT; out: old value */
 	__u32 flags;		/* GCHEAP_SETGC_* */
 	__u32 __reserved;
+	/* Version 2. */
+	__u64 memory_max;	/* in: bytes, or GCHEAP_NO_LIMIT; out: old value */
 };
 
 #define GCHEAP_SETGC_SIZE_VER0	8
 #define GCHEAP_SETGC_SIZE_VER1	24
+#define GCHEAP_SETGC_SIZE_VER2	32
+
+/*
+ * GCHEAP_IOC_SCAVENGE: give every idle page's memory back to the kernel
+ * now (libgc's GC_unmap, Go's debug.FreeOSMemory after its collection);
+ * `released` says how many bytes. EINTR if the caller is killed first.
+ */
+struct gcheap_scavenge {
+	__u32 size;		/* in: sizeof(struct gcheap_scavenge) */
+	__u32 __reserved;
+	__u64 flags;		/* in: 0 */
+	__u64 released;		/* out: bytes */
+};
+
+#define GCHEAP_SCAVENGE_SIZE_VER0	24
 
 /*
  * The hybrid write barrier (Go's, proposal 17503). A heap is opened in one
@@ -584,5 +618,6 @@ struct gcheap_wb_flush {
 #define GCHEAP_IOC_SETGC	_IOWR(GCHEAP_IOC_MAGIC, 0x0e, struct gcheap_setgc)
 #define GCHEAP_IOC_WB_FLUSH	_IOW(GCHEAP_IOC_MAGIC, 0x0f, struct gcheap_wb_flush)
 #define GCHEAP_IOC_SET_MODE	_IOW(GCHEAP_IOC_MAGIC, 0x10, struct gcheap_mode)
+#define GCHEAP_IOC_SCAVENGE	_IOWR(GCHEAP_IOC_MAGIC, 0x11, struct gcheap_scavenge)
 
 #endif /* _UAPI_GCHEAP_H */

@@ -164,10 +164,31 @@ static int set_limit(uint64_t bytes, uint64_t *old)
 	return 0;
 }
 
+/* Also while the heap opens, before it is published. */
+static int set_max(uint64_t bytes, uint64_t *old)
+{
+	struct gcheap_setgc req = {
+		.size = sizeof(req),
+		.flags = GCHEAP_SETGC_MAX | GCHEAP_SETGC_KEEP_GOGC,
+		.memory_max = bytes,
+	};
+
+	if (!bytes) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (gch_ioctl(GCHEAP_IOC_SETGC, &req) < 0)
+		return -1;
+	if (old)
+		*old = req.memory_max;
+	return 0;
+}
+
 int gch_collect_init(void)
 {
 	const char *env = getenv("GOGC");
 	const char *lim = getenv("GOMEMLIMIT");
+	const char *max = getenv("GCHEAP_MEMORY_MAX");
 	const char *tr = getenv("GCHEAP_TRACE");
 	uint64_t limit;
 	int gogc;
@@ -176,6 +197,8 @@ int gch_collect_init(void)
 	if (env && parse_gogc(env, &gogc) == 0 && set_gogc(gogc, NULL) < 0)
 		return -1;
 	if (lim && parse_limit(lim, &limit) == 0 && set_limit(limit, NULL) < 0)
+		return -1;
+	if (max && parse_limit(max, &limit) == 0 && set_max(limit, NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -354,6 +377,22 @@ int gch_set_memory_limit(uint64_t bytes, uint64_t *old)
 	if (!gch_heap.ready && gch_heap_ensure() < 0)
 		return -1;
 	return set_limit(bytes, old);
+}
+
+int gch_set_memory_max(uint64_t bytes, uint64_t *old)
+{
+	if (!gch_heap.ready && gch_heap_ensure() < 0)
+		return -1;
+	return set_max(bytes, old);
+}
+
+int gch_free_os_memory(void)
+{
+	struct gcheap_scavenge req = { .size = sizeof(req) };
+
+	if (gch_collect() < 0)
+		return -1;
+	return gch_ioctl(GCHEAP_IOC_SCAVENGE, &req) < 0 ? -1 : 0;
 }
 
 /* Take queued finalizers into @batch (on the caller's stack) and run them. */

@@ -972,7 +972,8 @@ void GC_gcollect(void)
 
 void GC_gcollect_and_unmap(void)
 {
-	collect();
+	if (collect() == 0)
+		gch_free_os_memory();
 }
 
 int GC_try_to_collect(GC_stop_func fn)

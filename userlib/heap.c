@@ -41,7 +41,7 @@
 
 _Static_assert(sizeof(struct gch_options) == GCH_OPTIONS_SIZE_VER1, "gch_options grew: new VER");
 _Static_assert(sizeof(struct gch_heap_info) == GCH_HEAP_INFO_SIZE_VER0, "gch_heap_info grew");
-_Static_assert(sizeof(struct gch_stats) == GCH_STATS_SIZE_VER0, "gch_stats grew: new VER");
+_Static_assert(sizeof(struct gch_stats) == GCH_STATS_SIZE_VER1, "gch_stats grew: new VER");
 
 struct gch_heap gch_heap GCH_NOROOT = { .fd = -1 };
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -393,6 +393,11 @@ int gch_stats_sized(struct gch_stats *user, size_t size)
 	out->threads = st.threads;
 	out->syscalls = __atomic_load_n(&gch_heap.syscalls, __ATOMIC_RELAXED);
 	out->park_failures = gch_stw_park_failures();
+	out->scav_background = st.scav_background;
+	out->scav_sync = st.scav_sync;
+	out->scav_shrinker = st.scav_shrinker;
+	out->scav_ns = st.scav_ns;
+	out->memory_max = st.memory_max;
 	copy_out(user, size, out, sizeof(*out));
 	return 0;
 }

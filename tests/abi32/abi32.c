@@ -16,7 +16,7 @@ _Static_assert(sizeof(struct gcheap_refill) == GCHEAP_REFILL_SIZE_VER1, "refill"
 _Static_assert(sizeof(struct gcheap_large) == 40, "large");
 _Static_assert(sizeof(struct gcheap_free) == 24, "free");
 _Static_assert(sizeof(struct gcheap_object) == 40, "object");
-_Static_assert(sizeof(struct gcheap_stats) == GCHEAP_STATS_SIZE_VER1, "stats");
+_Static_assert(sizeof(struct gcheap_stats) == GCHEAP_STATS_SIZE_VER2, "stats");
 _Static_assert(sizeof(struct gcheap_thread) == 16, "thread");
 _Static_assert(sizeof(struct gcheap_park) == GCHEAP_PARK_SIZE_VER2, "park");
 _Static_assert(sizeof(struct gcheap_gc) == GCHEAP_GC_SIZE_VER1, "gc");
@@ -24,7 +24,8 @@ _Static_assert(sizeof(struct gcheap_root) == 24, "root");
 _Static_assert(sizeof(struct gcheap_finalizer) == 56, "finalizer");
 _Static_assert(sizeof(struct gcheap_finalizers) == 24, "finalizers");
 _Static_assert(sizeof(struct gcheap_link) == 24, "link");
-_Static_assert(sizeof(struct gcheap_setgc) == 24, "setgc");
+_Static_assert(sizeof(struct gcheap_setgc) == GCHEAP_SETGC_SIZE_VER2, "setgc");
+_Static_assert(sizeof(struct gcheap_scavenge) == GCHEAP_SCAVENGE_SIZE_VER0, "scavenge");
 _Static_assert(sizeof(struct gcheap_wb_flush) == GCHEAP_WB_FLUSH_SIZE_VER0, "wb flush");
 _Static_assert(sizeof(struct gcheap_mode) == GCHEAP_MODE_SIZE_VER0, "mode");
 _Static_assert(sizeof(struct gcheap_ctrl) == 56, "ctrl");

@@ -24,35 +24,9 @@
 #include "gcheap.h"
 #include "knob.h"
 #include "tap.h"
+#include "cgroup.h"
 
-#define CGROOT	"/sys/fs/cgroup"
 #define CGNAME	"gcheap-workers-test"
-
-static int write_file(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-	int ret;
-
-	if (!f)
-		return -1;
-	ret = fputs(s, f) < 0 ? -1 : 0;
-	return fclose(f) ? -1 : ret;
-}
-
-static int read_line(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	char *p;
-
-	if (!f)
-		return -1;
-	p = fgets(buf, len, f);
-	fclose(f);
-	if (!p)
-		return -1;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
 
 /* The heap threads of @tgid: how many, and how many are in cgroup @want. */
 static void count_threads(pid_t tgid, const char *want, int *n, int *in_cg)
@@ -164,7 +138,7 @@ static void test_cap(void)
 
 int main(void)
 {
-	char want[64], mine[256];
+	char want[64];
 	int status, i, n, in_cg;
 	pid_t pid;
 
@@ -172,13 +146,7 @@ int main(void)
 	/* Two workers per cycle: the collector and one helper thread. */
 	if (!ok(knob_set("gc_workers", "2") == 0, "gc_workers set to 2"))
 		return tap_done();
-	if (mount("none", CGROOT, "cgroup2", 0, NULL) < 0 && errno != EBUSY)
-		tap_diag("mount cgroup2: %s", strerror(errno));
-	if (mkdir(CGROOT "/" CGNAME, 0755) < 0 && errno != EEXIST)
-		tap_diag("mkdir: %s", strerror(errno));
-	if (!ok(write_file(CGROOT "/" CGNAME "/cgroup.procs", "0") == 0 &&
-		!read_line("/proc/self/cgroup", mine, sizeof(mine)) &&
-		!strcmp(mine, "0::/" CGNAME), "the test runs in a cgroup of its own"))
+	if (!ok(cg_enter(CGNAME, 0) == 0, "the test runs in a cgroup of its own"))
 		return tap_done();
 	snprintf(want, sizeof(want), "0::/%s", CGNAME);
 

@@ -192,9 +192,16 @@ struct gch_stats {
 	uint64_t park_failures;	/* stop signals a thread could not answer: the
 				 * module refused its park, a library bug or the
 				 * heap's descriptor closed (see gch_collect) */
+	/* Version 1: memory given back to the kernel, bytes, ever. */
+	uint64_t scav_background;	/* by the background scavenger */
+	uint64_t scav_sync;	/* as the heap grew, by memory_max, gch_free_os_memory */
+	uint64_t scav_shrinker;	/* under the system's memory pressure */
+	uint64_t scav_ns;	/* time the background scavenger took */
+	uint64_t memory_max;	/* the hard limit, GCH_NO_LIMIT for none */
 };
 
 #define GCH_STATS_SIZE_VER0	208
+#define GCH_STATS_SIZE_VER1	248
 
 int gch_stats_sized(struct gch_stats *st, size_t size);
 
@@ -237,6 +244,26 @@ int gch_set_gogc(int percent, int *old);
  */
 #define GCH_NO_LIMIT	UINT64_MAX
 int gch_set_memory_limit(uint64_t bytes, uint64_t *old);
+
+/*
+ * Set the hard memory limit, in bytes of physical memory the heap holds
+ * (gch_stats' heap_resident), GCH_NO_LIMIT for none (the default). An
+ * allocation that would pass it first makes the heap give idle memory
+ * back, then collects, and then fails (NULL, errno ENOMEM); the process
+ * is never killed for it. Set below what the heap holds, idle memory goes
+ * back at once. The previous value is stored in *@old if @old is not
+ * NULL. The environment's GCHEAP_MEMORY_MAX (GOMEMLIMIT's syntax) sets
+ * the heap's initial value.
+ */
+int gch_set_memory_max(uint64_t bytes, uint64_t *old);
+
+/*
+ * Collect, then give the memory of every idle heap page back to the
+ * kernel now (Go's debug.FreeOSMemory, libgc's GC_gcollect_and_unmap).
+ * Without it, a background scavenger gives back what the heap holds
+ * beyond its goal by 10 %, at about 1 % of a CPU.
+ */
+int gch_free_os_memory(void);
 
 /*
  * Scan [lo, hi) for pointers at every collection (a malloc'd array holding
