@@ -45,6 +45,7 @@ static inline unsigned long gcheap_arena_top(const struct gcheap *heap)
 {
 	return heap->arena_top;
 }
+
 void gcheap_arena_set_span(struct gcheap *heap, unsigned long first,
 			   unsigned long n, struct gcheap_span *span);
 struct gcheap_span *gcheap_arena_span_of(struct gcheap *heap, unsigned long addr);

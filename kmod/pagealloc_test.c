@@ -787,7 +787,8 @@ static bool pa_rand_find(struct pa_rand_ctx *c)
 		return false;
 	}
 	if (gcheap_pagealloc_set_scavenged(c->pa, start, n)) {
-		snprintf(c->msg, sizeof(c->msg), "set_scavenged(%lu, %lu) of a found run", start, n);
+		snprintf(c->msg, sizeof(c->msg), "set_scavenged(%lu, %lu) of a found run",
+			 start, n);
 		return false;
 	}
 	bitmap_set(c->refscav, start, n);

@@ -177,7 +177,7 @@ static void scavenge_work_fn(struct kthread_work *work)
 	struct gcheap *heap = container_of(work, struct gcheap, scav.work.work);
 	unsigned int pct = READ_ONCE(scavenge_percent);
 	u64 t0 = ktime_get_ns(), spent;
-	unsigned long over, n;
+	unsigned long over, n, delay;
 
 	if (!pct)
 		return;
@@ -185,7 +185,7 @@ static void scavenge_work_fn(struct kthread_work *work)
 	do {
 		mutex_lock(&heap->lock);
 		over = over_target(heap);
-		n = over ? gcheap_scavenge_locked(heap, min(over, (unsigned long)SCAV_BATCH),
+		n = over ? gcheap_scavenge_locked(heap, min_t(unsigned long, over, SCAV_BATCH),
 						  GCHEAP_SCAV_BACKGROUND) : 0;
 		mutex_unlock(&heap->lock);
 		spent = ktime_get_ns() - t0;
@@ -193,10 +193,11 @@ static void scavenge_work_fn(struct kthread_work *work)
 	} while (n && spent < SCAV_QUANTUM_NS);
 	atomic64_add(spent, &heap->scav.bg_ns);
 	/* More to do: sleep so that this took pct % of the time. */
-	if (n)
+	if (n) {
+		delay = nsecs_to_jiffies(div_u64(spent * (100 - pct), pct));
 		kthread_queue_delayed_work(gcheap_worker(heap, 0), &heap->scav.work,
-					   max(1UL, nsecs_to_jiffies(div_u64(spent * (100 - pct),
-									       pct))));
+					   max(1UL, delay));
+	}
 }
 
 /*

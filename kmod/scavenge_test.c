@@ -10,7 +10,7 @@
 #include "arena.h"
 #include "scavenge.h"
 
-#define MiB	(1ULL << 20)
+#define MiB	BIT_ULL(20)
 #define PG	GCHEAP_PAGE_SIZE
 #define SUB	(GCHEAP_PAGE_SIZE / PAGE_SIZE)
 
@@ -19,9 +19,12 @@ static void scav_test_target(struct kunit *test)
 	const u64 none = GCHEAP_NO_LIMIT;
 
 	/* The goal plus 10 %; the spans' bytes where more than the goal. */
-	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 50 * MiB, none, none, 10), 110 * MiB);
-	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 200 * MiB, none, none, 10), 220 * MiB);
-	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 50 * MiB, none, none, 0), 100 * MiB);
+	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 50 * MiB, none, none, 10),
+			110 * MiB);
+	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 200 * MiB, none, none, 10),
+			220 * MiB);
+	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 50 * MiB, none, none, 0),
+			100 * MiB);
 	/* 95 % of either limit caps it. */
 	KUNIT_EXPECT_EQ(test, gcheap_scavenge_target(100 * MiB, 50 * MiB, 100 * MiB, none, 10),
 			95 * MiB);

@@ -836,10 +836,26 @@ static void op_setgc(struct rng *r)
 {
 	static const int32_t v[] = { -1, -2, 0, 1, 50, 100, 1000, INT32_MAX, INT32_MIN };
 
+	static const uint64_t lim[] = { 0, 1, 8192, 1 << 20, 64 << 20, GCHEAP_NO_LIMIT };
+
 	SCRATCH(struct gcheap_setgc, a);
 	a->size = pick_size(r, sizeof(*a), GCHEAP_SETGC_SIZE_VER0);
 	a->gogc = chance(r, 80) ? v[below(r, sizeof(v) / sizeof(v[0]))] : (int32_t)rnd(r);
+	/* Both limits, tiny ones included: the heap scavenges, and fails to grow. */
+	a->flags = chance(r, 80) ? (uint32_t)below(r, 8) : (uint32_t)rnd(r);
+	a->memory_limit = chance(r, 80) ? lim[below(r, 6)] : rnd(r);
+	a->memory_max = chance(r, 80) ? lim[below(r, 6)] : rnd(r);
 	do_ioctl(r, GCHEAP_IOC_SETGC, a, sizeof(*a), GCHEAP_SETGC_SIZE_VER0);
+}
+
+/* Give idle pages back now; a nonzero flag or `released` in must be EINVAL. */
+static void op_scavenge(struct rng *r)
+{
+	SCRATCH(struct gcheap_scavenge, a);
+	a->size = pick_size(r, sizeof(*a), GCHEAP_SCAVENGE_SIZE_VER0);
+	a->flags = chance(r, 90) ? 0 : rnd(r);
+	a->released = chance(r, 90) ? 0 : rnd(r);
+	do_ioctl(r, GCHEAP_IOC_SCAVENGE, a, sizeof(*a), GCHEAP_SCAVENGE_SIZE_VER0);
 }
 
 /* A command the module does not have must be ENOTTY, whatever its argument. */
@@ -1246,7 +1262,7 @@ static const struct { op_fn fn; unsigned int weight; } ops[] = {
 	{ op_gc, 6 }, { op_root, 4 }, { op_finalizer, 5 }, { op_finalizers, 3 }, { op_link, 5 },
 	{ op_setgc, 2 }, { op_bad_cmd, 2 }, { op_mmap, 3 }, { op_munmap, 2 }, { op_mremap, 2 },
 	{ op_mprotect, 2 }, { op_madvise, 3 }, { op_touch, 8 }, { op_fork, 1 }, { op_signal, 3 },
-	{ op_park_mode, 3 }, { op_wb_flush, 3 }, { op_set_mode, 1 },
+	{ op_park_mode, 3 }, { op_wb_flush, 3 }, { op_set_mode, 1 }, { op_scavenge, 2 },
 };
 
 static void run_op(struct rng *r)
@@ -1515,7 +1531,7 @@ static const char *op_name(int op)
 	static const char *const io[] = { "INFO", "SIZE_CLASSES", "REFILL", "ALLOC_LARGE", "FREE",
 					  "STATS", "OBJECT", "THREAD", "PARK", "GC", "ROOT",
 					  "FINALIZER", "FINALIZERS", "LINK", "SETGC", "WB_FLUSH",
-					  "SET_MODE" };
+					  "SET_MODE", "SCAVENGE" };
 	static const char *const mm[] = { "?", "mmap", "munmap", "mremap", "mprotect", "madvise",
 					   "touch", "fork", "signal", "park-mode", "exit", "scan-kill" };
 

@@ -105,12 +105,16 @@ int main(void)
 		"the module counts the idle pages (%llu)", (unsigned long long)idle0))
 		return tap_done();
 
-	/* What a process can take before the idle pages must give way, and a margin. */
-	avail = meminfo("MemAvailable");
+	/*
+	 * The kernel does not count idle heap pages as available: a process
+	 * taking all that is available, and the idle pages' worth on top, is
+	 * fed by the shrinker (or, without one, killed for want of memory).
+	 */
+	avail = meminfo("MemAvailable") + idle0 * 4096;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
-		_exit(hog(idle0 / 4, avail + 64 * MiB));
+		_exit(hog(idle0 / 4, avail));
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		status = -1;
 	idle1 = read_u64(IDLE);

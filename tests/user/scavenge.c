@@ -5,6 +5,10 @@
  * the memory.current of a cgroup the test moves into (every heap page is
  * charged there, mapped or idle; RSS counts only pages in use).
  *
+ * On 6.1, pages put in the mapping by an ioctl (prefault) reach RSS only
+ * when the task's cached counters are next synced (SPLIT_RSS_COUNTING),
+ * so RSS there may read low; 6.12 counts them at once.
+ *
  * 1. A spike: the live heap grows to 512 MiB (64 KiB objects reached from
  *    a global table) and is dropped and collected; the program then goes
  *    on allocating lightly.
