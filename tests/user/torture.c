@@ -1715,6 +1715,13 @@ int main(void)
 		 (unsigned long long)cfg.seed, NTHREADS, cfg.rounds,
 		 (unsigned long long)(cfg.total / MiB));
 
+	/*
+	 * The scavenger at its most aggressive: no idle memory kept, all the
+	 * CPU it wants, so it races refills, large objects, marking and
+	 * sweeping for the heap's pages all the time.
+	 */
+	ok(knob_set("scavenge_percent", "100") == 0 &&
+	   knob_set("scavenge_retain_percent", "0") == 0, "scavenger at 100 %%, retaining nothing");
 #ifdef TORTURE_CONCURRENT
 	opts.flags = GCH_INIT_CONCURRENT;
 	/* Long marks: automatic cycles' background marking at its smallest share. */
@@ -1894,6 +1901,10 @@ int main(void)
 	ok(stats_ok && st1.heap_alloc < FINAL_BOUND,
 	   "every root dropped, two collections: heap_alloc %llu KiB, under %llu KiB",
 	   (unsigned long long)st1.heap_alloc >> 10, (unsigned long long)FINAL_BOUND >> 10);
+	ok(stats_ok && st1.scav_background + st1.scav_sync > st0.scav_background + st0.scav_sync,
+	   "the scavenger ran throughout: %llu MiB in the background, %llu MiB as the heap grew",
+	   (unsigned long long)(st1.scav_background - st0.scav_background) / MiB,
+	   (unsigned long long)(st1.scav_sync - st0.scav_sync) / MiB);
 	if (stats_ok)
 		tap_diag("%llu cycles (%llu forced), longest pause %llu us, %llu MiB swept, "
 			 "%llu objects freed by the collector, heap_inuse now %llu KiB",
