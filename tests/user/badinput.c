@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "uapi/gcheap.h"
+#include "knob.h"
 #include "tap.h"
 
 #define HEAP_LEN	(2 * GCHEAP_CHUNK_SIZE)
@@ -659,13 +660,38 @@ static void test_collector(void)
 	sg.memory_limit = GCHEAP_NO_LIMIT;
 	ok(xioctl(GCHEAP_IOC_SETGC, &sg) == 0 && sg.memory_limit == 8 << 20 &&
 	   stats().next_gc == ~0ULL, "the limit lifted: no goal again, 8 MiB before");
+	sg.flags = GCHEAP_SETGC_MAX | GCHEAP_SETGC_KEEP_GOGC;
+	sg.memory_max = 0;
+	BAD(xioctl(GCHEAP_IOC_SETGC, &sg), -EINVAL, "a memory_max of 0: EINVAL");
 	sg.flags = 0;
+	{
+		struct gcheap_scavenge sc = { .size = sizeof(sc), .flags = 1 };
+
+		BAD(xioctl(GCHEAP_IOC_SCAVENGE, &sc), -EINVAL, "SCAVENGE with a flag: EINVAL");
+		sc.flags = 0;
+		sc.__reserved = 1;
+		BAD(xioctl(GCHEAP_IOC_SCAVENGE, &sc), -EINVAL, "SCAVENGE with reserved set: EINVAL");
+		sc.__reserved = 0;
+		sc.released = 5;
+		BAD(xioctl(GCHEAP_IOC_SCAVENGE, &sc), -EINVAL, "SCAVENGE with output set: EINVAL");
+		sc.released = 0;
+		ok(xioctl(GCHEAP_IOC_SCAVENGE, &sc) == 0 &&
+		   stats().heap_resident == stats().heap_inuse,
+		   "SCAVENGE: every idle page given back (%llu bytes)",
+		   (unsigned long long)sc.released);
+	}
 	ok(attach(GCHEAP_THREAD_DETACH, 0) == 0 && stats().threads == 0, "detach");
 	BAD(refill(4, 0, NULL, NULL), -EPERM, "a detached thread cannot allocate: EPERM");
 }
 
 int main(void)
 {
+	/*
+	 * Each bad call must leave the stats exactly as they were: no
+	 * background scavenger may give pages back between the two looks.
+	 */
+	if (!ok(knob_set("scavenge_percent", "0") == 0, "background scavenger off"))
+		return tap_done();
 	fd = open(GCHEAP_DEVICE, O_RDWR | O_CLOEXEC);
 	if (!ok(fd >= 0, "open"))
 		return tap_done();
