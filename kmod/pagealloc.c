@@ -358,11 +358,11 @@ int gcheap_pagealloc_set_scavenged(struct gcheap_pagealloc *pa,
 	    find_next_bit(pa->inuse, end, start) < end)
 		return -EINVAL;
 	/* Count only the pages newly scavenged. */
-	for (i = find_next_zero_bit(pa->scavenged, end, start); i < end;
-	     i = find_next_zero_bit(pa->scavenged, end, i + 1)) {
-		__set_bit(i, pa->scavenged);
-		pa->scav_pages++;
-	}
+	for (i = find_next_bit(pa->scavenged, end, start); i < end;
+	     i = find_next_bit(pa->scavenged, end, i + 1))
+		pa->scav_pages--;
+	bitmap_set(pa->scavenged, start, n);
+	pa->scav_pages += n;
 	return 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_pagealloc_set_scavenged);

@@ -72,7 +72,7 @@ MODULE_PARM_DESC(scavenge_percent,
 static unsigned int scavenge_retain_percent = 10;
 module_param(scavenge_retain_percent, uint, 0644);
 MODULE_PARM_DESC(scavenge_retain_percent,
-		 "Idle memory a heap keeps beyond its goal, percent (default 10)");
+		 "Idle memory a heap keeps beyond its goal, percent, 0..100 (default 10)");
 
 /* Heap pages per lock hold, so refills never wait long for heap->lock. */
 #define SCAV_BATCH		64
@@ -115,11 +115,12 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_scavenge_target);
 static unsigned long target_pages(struct gcheap *heap)
 {
 	unsigned long inuse = heap->npages - heap->pa.free_pages;
+	unsigned int retain = min(READ_ONCE(scavenge_retain_percent), 100u);
 
 	return bytes_to_pages(gcheap_scavenge_target(READ_ONCE(heap->next_gc),
 						     (u64)inuse << GCHEAP_PAGE_SHIFT,
 						     heap->memory_limit, heap->scav.memory_max,
-						     READ_ONCE(scavenge_retain_percent)));
+						     retain));
 }
 
 /* Heap pages the heap retains beyond its target. heap->lock held. */
@@ -131,23 +132,39 @@ static unsigned long over_target(struct gcheap *heap)
 }
 
 /*
- * Give back the memory of up to @max idle heap pages, the highest first.
- * How many went. heap->lock held; never sleeps (the shrinker calls it).
+ * Give back the memory of up to @max idle heap pages, the highest first,
+ * below *@cursor if not NULL (and lowered past them: a caller working in
+ * batches does not search the same pages again). How many went.
+ * heap->lock held; sleeps only to let others run, never for the shrinker.
  */
-unsigned long gcheap_scavenge_locked(struct gcheap *heap, unsigned long max,
-				     enum gcheap_scav_kind kind)
+unsigned long gcheap_scavenge_cursor(struct gcheap *heap, unsigned long max,
+				     enum gcheap_scav_kind kind, unsigned long *cursor)
 {
-	unsigned long below = gcheap_arena_top(heap), done = 0, n;
+	unsigned long below = cursor ? min(*cursor, gcheap_arena_top(heap)) :
+			      gcheap_arena_top(heap);
+	unsigned long done = 0, n;
 
 	lockdep_assert_held(&heap->lock);
 	while (done < max) {
-		n = gcheap_arena_scavenge(heap, max - done, &below);
+		n = gcheap_arena_scavenge(heap, min_t(unsigned long, max - done, SCAV_BATCH),
+					  &below);
 		if (!n)
 			break;
 		done += n;
+		if (kind != GCHEAP_SCAV_SHRINKER)
+			cond_resched();
 	}
+	if (cursor)
+		*cursor = below;
 	heap->scav.released[kind] += (u64)done << GCHEAP_PAGE_SHIFT;
 	return done;
+}
+
+/* As gcheap_scavenge_cursor(), from the top. */
+unsigned long gcheap_scavenge_locked(struct gcheap *heap, unsigned long max,
+				     enum gcheap_scav_kind kind)
+{
+	return gcheap_scavenge_cursor(heap, max, kind, NULL);
 }
 EXPORT_SYMBOL_IF_KUNIT(gcheap_scavenge_locked);
 
@@ -176,19 +193,21 @@ static void scavenge_work_fn(struct kthread_work *work)
 {
 	struct gcheap *heap = container_of(work, struct gcheap, scav.work.work);
 	unsigned int pct = READ_ONCE(scavenge_percent);
-	u64 t0 = ktime_get_ns(), spent;
-	unsigned long over, n, delay;
+	unsigned long over, n, delay, cursor = ULONG_MAX;
+	u64 t0, spent = 0;
 
 	if (!pct)
 		return;
 	pct = min(pct, 100u);
+	/* Time spent working, not waiting for the lock or the CPU. */
 	do {
 		mutex_lock(&heap->lock);
+		t0 = ktime_get_ns();
 		over = over_target(heap);
-		n = over ? gcheap_scavenge_locked(heap, min_t(unsigned long, over, SCAV_BATCH),
-						  GCHEAP_SCAV_BACKGROUND) : 0;
+		n = over ? gcheap_scavenge_cursor(heap, min_t(unsigned long, over, SCAV_BATCH),
+						  GCHEAP_SCAV_BACKGROUND, &cursor) : 0;
+		spent += ktime_get_ns() - t0;
 		mutex_unlock(&heap->lock);
-		spent = ktime_get_ns() - t0;
 		cond_resched();
 	} while (n && spent < SCAV_QUANTUM_NS);
 	atomic64_add(spent, &heap->scav.bg_ns);
@@ -230,7 +249,7 @@ EXPORT_SYMBOL_IF_KUNIT(gcheap_scavenge_set_max);
 /* GCHEAP_IOC_SCAVENGE: every idle page, a batch per lock hold. */
 int gcheap_scavenge_ioctl(struct gcheap *heap, struct gcheap_scavenge *req)
 {
-	unsigned long n, done = 0;
+	unsigned long n, done = 0, cursor = ULONG_MAX;
 
 	if (req->flags || req->__reserved || req->released)
 		return -EINVAL;
@@ -238,7 +257,7 @@ int gcheap_scavenge_ioctl(struct gcheap *heap, struct gcheap_scavenge *req)
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		mutex_lock(&heap->lock);
-		n = gcheap_scavenge_locked(heap, SCAV_BATCH, GCHEAP_SCAV_SYNC);
+		n = gcheap_scavenge_cursor(heap, SCAV_BATCH, GCHEAP_SCAV_SYNC, &cursor);
 		mutex_unlock(&heap->lock);
 		done += n;
 		cond_resched();

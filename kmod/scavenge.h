@@ -38,6 +38,8 @@ void gcheap_scavenge_unregister(struct gcheap *heap);
 int gcheap_scavenge_grow(struct gcheap *heap, unsigned long npages);
 unsigned long gcheap_scavenge_locked(struct gcheap *heap, unsigned long max,
 				     enum gcheap_scav_kind kind);
+unsigned long gcheap_scavenge_cursor(struct gcheap *heap, unsigned long max,
+				     enum gcheap_scav_kind kind, unsigned long *cursor);
 void gcheap_scavenge_kick(struct gcheap *heap);
 int gcheap_scavenge_set_max(struct gcheap *heap, u64 bytes);
 int gcheap_scavenge_ioctl(struct gcheap *heap, struct gcheap_scavenge *req);

@@ -29,6 +29,8 @@ static int one_heap(unsigned int i)
 	struct gcheap_large big = { .size = sizeof(big), .bytes = 64 * 1024 };
 	struct gcheap_free fr = { .size = sizeof(fr) };
 	struct gcheap_scavenge sc = { .size = sizeof(sc) };
+	struct gcheap_thread th = { .size = sizeof(th), .op = GCHEAP_THREAD_ATTACH,
+				    .stack_hi = (uintptr_t)__builtin_frame_address(0) };
 	uintptr_t base;
 	char *res, *heap;
 	int fd, bad = 0;
@@ -45,6 +47,8 @@ static int one_heap(unsigned int i)
 	base = ((uintptr_t)res + GCHEAP_PAGE_SIZE - 1) & ~(uintptr_t)(GCHEAP_PAGE_SIZE - 1);
 	heap = mmap((void *)base, HEAP, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
 	bad |= heap == MAP_FAILED;
+	/* Allocating takes an attached thread; no cycle runs, so no stop signal comes. */
+	bad |= ioctl(fd, GCHEAP_IOC_THREAD, &th) != 0;
 	bad |= ioctl(fd, GCHEAP_IOC_ALLOC_LARGE, &big) != 0;
 	if (!bad) {
 		((char *)(uintptr_t)big.base)[i % big.bytes] = 1;
