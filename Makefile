@@ -37,7 +37,7 @@ DEMO_BIN := build/demo
 # The device fuzzer: booted on its own (tests/check's fuzz phase), not with tests/user.
 FUZZ_BIN := build/fuzz/fuzz
 
-.PHONY: all module lib tests clean check run soak deps lint install bench dkms-install
+.PHONY: all module lib tests clean check run soak deps lint install bench bench-spike dkms-install
 
 all: module lib
 
@@ -119,6 +119,7 @@ GCBENCH_BIN := build/bench/gcbench-gcheap build/bench/gcbench-gcheap-conc \
 	       build/bench/gcbench-libgc build/bench/gcbench-go
 PAUSETEST_BIN := build/bench/pausetest-gcheap-conc build/bench/pausetest-gcheap \
 		 build/bench/pausetest-libgc build/bench/pausetest-go
+SPIKE_BIN := build/bench/spike-gcheap build/bench/spike-libgc build/bench/spike-go
 
 build/bench/%: tests/bench/%.c userlib/libgcheap.a
 	@mkdir -p $(@D)
@@ -153,6 +154,20 @@ build/bench/pausetest-go: tests/bench/pausetest.go
 	cd tests/bench && GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath \
 		GO111MODULE=off go build -o $(CURDIR)/$@ pausetest.go
 
+# Memory through a 512 MiB spike: gcheap, libgc (unmapping on and off), Go.
+build/bench/spike-gcheap: tests/bench/spike.c userlib/libgcheap.a $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(GCH_CFLAGS) -o $@ $< userlib/libgcheap.a -pthread
+
+build/bench/spike-libgc: tests/bench/spike.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -DSPIKE_LIBGC -o $@ $< -lgc
+
+build/bench/spike-go: tests/bench/spike.go
+	@mkdir -p $(@D)
+	cd tests/bench && GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath \
+		GO111MODULE=off go build -o $(CURDIR)/$@ spike.go
+
 # Not GCH_CFLAGS: its -Iuserlib/include would pick gcheap's gc.h over libgc's.
 build/bench/gcbench-libgc: tests/bench/gcbench.c
 	@mkdir -p $(@D)
@@ -179,6 +194,20 @@ bench: $(BENCH_BIN) $(GCBENCH_BIN) $(PAUSETEST_BIN)
 		$(CURDIR)/build/bench/alloc && \
 		$(CURDIR)/tests/bench/gcbench-report $(addprefix $(CURDIR)/,$(GCBENCH_BIN) \
 			$(PAUSETEST_BIN))'
+
+# The spike, every implementation in one boot; samples in build/bench/spike.log,
+# the plot in build/bench/spike.svg. SPIKE_SECONDS: how long after the drop (30).
+bench-spike: $(SPIKE_BIN)
+	tests/vm/install-deps
+	tests/vm/build-module deb61
+	tests/vm/run $(if $(SPIKE_SECONDS),--env SPIKE_SECONDS=$(SPIKE_SECONDS)) \
+		--deadline 3600 deb61 -- \
+		$(CURDIR)/tests/bench/spike-run $(CURDIR)/build/bench/spike-gcheap \
+		$(CURDIR)/build/bench/spike-libgc \
+		'env GC_UNMAP_THRESHOLD=0 $(CURDIR)/build/bench/spike-libgc' \
+		$(CURDIR)/build/bench/spike-go | tee build/bench/spike.log
+	tests/bench/gcbench-report - < build/bench/spike.log
+	tests/bench/spike-plot build/bench/spike.log > build/bench/spike.svg
 
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -778,9 +778,11 @@ static bool pa_rand_find(struct pa_rand_ctx *c)
 			 below, max, n, start);
 		return false;
 	}
-	for (lo = end - 1; lo > 0 && end - lo < max; lo--)
+	/* The whole run down from @end, then its top @max pages. */
+	for (lo = end - 1; lo > 0; lo--)
 		if (test_bit(lo - 1, c->ref) || test_bit(lo - 1, c->refscav))
 			break;
+	lo = max(lo, end > max ? end - max : 0);
 	if (n != end - lo || start != lo) {
 		snprintf(c->msg, sizeof(c->msg), "find(%lu, %lu) = %lu at %lu, not %lu at %lu",
 			 below, max, n, start, end - lo, lo);

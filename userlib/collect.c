@@ -144,32 +144,17 @@ static int parse_limit(const char *s, uint64_t *out)
 	return -1;
 }
 
-/* Also while the heap opens, before it is published. */
-static int set_limit(uint64_t bytes, uint64_t *old)
+/*
+ * Set the soft limit (GCHEAP_SETGC_LIMIT) or the hard one (GCHEAP_SETGC_MAX)
+ * to @bytes, the old value in *@old. Also while the heap opens, before it
+ * is published.
+ */
+static int set_limit(uint32_t which, uint64_t bytes, uint64_t *old)
 {
 	struct gcheap_setgc req = {
 		.size = sizeof(req),
-		.flags = GCHEAP_SETGC_LIMIT | GCHEAP_SETGC_KEEP_GOGC,
+		.flags = which | GCHEAP_SETGC_KEEP_GOGC,
 		.memory_limit = bytes,
-	};
-
-	if (!bytes) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (gch_ioctl(GCHEAP_IOC_SETGC, &req) < 0)
-		return -1;
-	if (old)
-		*old = req.memory_limit;
-	return 0;
-}
-
-/* Also while the heap opens, before it is published. */
-static int set_max(uint64_t bytes, uint64_t *old)
-{
-	struct gcheap_setgc req = {
-		.size = sizeof(req),
-		.flags = GCHEAP_SETGC_MAX | GCHEAP_SETGC_KEEP_GOGC,
 		.memory_max = bytes,
 	};
 
@@ -180,7 +165,7 @@ static int set_max(uint64_t bytes, uint64_t *old)
 	if (gch_ioctl(GCHEAP_IOC_SETGC, &req) < 0)
 		return -1;
 	if (old)
-		*old = req.memory_max;
+		*old = which == GCHEAP_SETGC_MAX ? req.memory_max : req.memory_limit;
 	return 0;
 }
 
@@ -196,9 +181,9 @@ int gch_collect_init(void)
 	trace = tr && *tr && strcmp(tr, "0");
 	if (env && parse_gogc(env, &gogc) == 0 && set_gogc(gogc, NULL) < 0)
 		return -1;
-	if (lim && parse_limit(lim, &limit) == 0 && set_limit(limit, NULL) < 0)
+	if (lim && parse_limit(lim, &limit) == 0 && set_limit(GCHEAP_SETGC_LIMIT, limit, NULL) < 0)
 		return -1;
-	if (max && parse_limit(max, &limit) == 0 && set_max(limit, NULL) < 0)
+	if (max && parse_limit(max, &limit) == 0 && set_limit(GCHEAP_SETGC_MAX, limit, NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -376,14 +361,14 @@ int gch_set_memory_limit(uint64_t bytes, uint64_t *old)
 {
 	if (!gch_heap.ready && gch_heap_ensure() < 0)
 		return -1;
-	return set_limit(bytes, old);
+	return set_limit(GCHEAP_SETGC_LIMIT, bytes, old);
 }
 
 int gch_set_memory_max(uint64_t bytes, uint64_t *old)
 {
 	if (!gch_heap.ready && gch_heap_ensure() < 0)
 		return -1;
-	return set_max(bytes, old);
+	return set_limit(GCHEAP_SETGC_MAX, bytes, old);
 }
 
 int gch_free_os_memory(void)
