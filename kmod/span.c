@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Spans: runs of heap pages holding objects of one span class, or one large
- * object. Creation takes pages from the page allocator, gives them physical
- * memory and enters the span in the page -> span table; destruction undoes
- * all three, zapping the user's PTEs first.
+ * object. Creation takes pages, with physical memory, from the arena
+ * (arena.c) and enters the span in the page -> span table; destruction
+ * zaps the user's PTEs, takes the span out of the table and frees its
+ * pages, which keep their memory until the scavenger takes it.
  *
  * Locking: creation and destruction under heap->lock. A span's bitmaps,
  * counts and state belong to its central's lock once it is INUSE or CACHED;
