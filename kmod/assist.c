@@ -30,6 +30,7 @@
 #include <linux/ktime.h>
 #include <linux/export.h>
 #include <kunit/visibility.h>
+#include "trace.h"
 #include "assist.h"
 #include "mark.h"
 #include "pacer.h"
@@ -96,7 +97,9 @@ int gcheap_assist_alloc(struct gcheap *heap, struct gcheap_m *m, u64 bytes)
 		}
 	}
 	/* The time is the cycle's, not the program's (pacer.c's limiter). */
-	atomic64_add(ktime_get_ns() - t0, &mark->assist_ns);
+	t0 = ktime_get_ns() - t0;
+	atomic64_add(t0, &mark->assist_ns);
+	trace_assist(heap->tgid, bytes, t0);
 	gcheap_mark_put(mark);
 	return ret;
 }

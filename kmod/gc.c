@@ -42,6 +42,7 @@
 #include "finalizer.h"
 #include "wbuf.h"
 #include "central.h"
+#include "trace.h"
 
 #define GCHEAP_GC_FLAGS	(GCHEAP_GC_IF_NEEDED | GCHEAP_GC_SWEEP | GCHEAP_GC_FORCE)
 
@@ -206,6 +207,8 @@ static int mark_finish(struct gcheap *heap, struct gcheap_mark *mark)
 		give_up_stopped(heap);
 		return -EINTR;
 	}
+	trace_mark_done(heap->tgid, atomic64_read(&mark->marked_bytes),
+			atomic64_read(&mark->scan_work));
 	return 0;
 }
 
@@ -235,7 +238,7 @@ static u64 cycle_cpu_ns(struct gcheap *heap, struct gcheap_mark *mark, u64 t0, u
 static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 		      const struct gcheap_gc *req, u64 t0, u64 stw1, u64 t2)
 {
-	u64 marked, now, inuse;
+	u64 marked, now, inuse, stw2;
 
 	gcheap_links_clear(heap);
 	if (!xa_empty(&heap->finalizers)) {
@@ -258,7 +261,9 @@ static void cycle_end(struct gcheap *heap, struct gcheap_mark *mark,
 	gcheap_wb_set_phase(heap, GCHEAP_PHASE_OFF);
 	if (req->flags & GCHEAP_GC_FORCE)
 		heap->num_forced_gc++;
-	record_pauses(heap, stw1, ktime_get_ns() - t2);
+	stw2 = ktime_get_ns() - t2;
+	record_pauses(heap, stw1, stw2);
+	trace_gc_end(heap->tgid, heap->num_gc, marked, heap->next_gc, stw1, stw2);
 	WRITE_ONCE(heap->ctrl->gc_done, heap->ctrl->gc_done + 1);
 	gcheap_sweep_start_background(heap);
 	mutex_unlock(&heap->lock);
@@ -379,6 +384,9 @@ static int gc_cycle(struct gcheap *heap, const struct gcheap_gc *req,
 	if (!mark)
 		return -ENOMEM;
 	WRITE_ONCE(heap->ctrl->gc_started, heap->ctrl->gc_started + 1);
+	trace_gc_start(heap->tgid, READ_ONCE(heap->num_gc) + 1, gcheap_pacer_live(heap),
+		       READ_ONCE(heap->next_gc),
+		       READ_ONCE(heap->ctrl->gc_mode) == GCHEAP_MODE_CONCURRENT);
 	gcheap_sweep_all(heap);
 
 	ret = mutex_lock_killable(&heap->special_lock);

@@ -105,6 +105,7 @@ struct gcheap {
 	struct gcheap_ctrl *ctrl;	/* its kernel address */
 	wait_queue_head_t stw_wq;	/* parked threads and the collector */
 	int stw_phase;			/* enum gcheap_stw_phase, under lock */
+	u64 stw_began;			/* when the last stop began, under lock */
 	atomic_t nparked, nscanning;
 	/*
 	 * The cycle's mark from its scan phase on: the collector's reference.

@@ -63,6 +63,7 @@
 #include "heap.h"
 #include "arena.h"
 #include "compat.h"
+#include "trace.h"
 
 static unsigned int scavenge_percent = 1;
 module_param(scavenge_percent, uint, 0644);
@@ -157,6 +158,8 @@ unsigned long gcheap_scavenge_cursor(struct gcheap *heap, unsigned long max,
 	if (cursor)
 		*cursor = below;
 	heap->scav.released[kind] += (u64)done << GCHEAP_PAGE_SHIFT;
+	if (done)
+		trace_scavenge(heap->tgid, kind, done, heap->resident_pages);
 	return done;
 }
 
@@ -327,6 +330,7 @@ static unsigned long shrink_scan(struct shrinker *s, struct shrink_control *sc)
 	}
 	mutex_unlock(&heaps_lock);
 	sc->nr_scanned = done * (GCHEAP_PAGE_SIZE / PAGE_SIZE);
+	trace_shrink(sc->nr_to_scan, sc->nr_scanned);
 	return done ? sc->nr_scanned : SHRINK_STOP;
 }
 

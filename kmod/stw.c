@@ -50,6 +50,7 @@
 #include <linux/sched/task.h>
 #include <linux/moduleparam.h>
 #include <linux/delay.h>
+#include "trace.h"
 #include "stw.h"
 #include "mark.h"
 #include "central.h"
@@ -475,6 +476,8 @@ int gcheap_stop_the_world(struct gcheap *heap)
 			atomic_inc(&heap->nparked);
 	}
 	WRITE_ONCE(heap->stw_phase, GCHEAP_STW_STOPPING);
+	heap->stw_began = ktime_get_ns();
+	trace_stw_begin(heap->tgid, heap->nthreads);
 	/* Odd: the handlers that see it park. Ordered before the signals. */
 	smp_store_release(&heap->ctrl->stw_seq, heap->ctrl->stw_seq + 1);
 	list_for_each_entry(m, &heap->threads, node)
@@ -555,6 +558,7 @@ void gcheap_stw_give_up(struct gcheap *heap)
 void gcheap_start_the_world(struct gcheap *heap)
 {
 	mutex_lock(&heap->lock);
+	trace_stw_end(heap->tgid, ktime_get_ns() - heap->stw_began);
 	WRITE_ONCE(heap->stw_phase, GCHEAP_STW_NONE);
 	/* Even: what the collector wrote is visible to whoever sees it. */
 	smp_store_release(&heap->ctrl->stw_seq, heap->ctrl->stw_seq + 1);

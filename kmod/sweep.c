@@ -33,6 +33,7 @@
 #include <linux/sched.h>
 #include <linux/export.h>
 #include <kunit/visibility.h>
+#include "trace.h"
 #include "sweep.h"
 #include "stw.h"
 #include "central.h"
@@ -205,6 +206,7 @@ void gcheap_sweep_work_fn(struct kthread_work *work)
 	struct gcheap *heap = container_of(work, struct gcheap, sweep_work);
 
 	gcheap_sweep_for_pages(heap);
+	trace_sweep_done(heap->tgid, atomic64_read(&heap->cnt.swept_bytes));
 	gcheap_scavenge_kick(heap);
 }
 
