@@ -218,6 +218,9 @@ install: lib
 	install -m 644 userlib/include/gcheap.h userlib/include/gc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 userlib/include/gc/gc.h $(DESTDIR)$(PREFIX)/include/gc/
 	sed 's|@PREFIX@|$(PREFIX)|' userlib/gcheap.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gcheap.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man4
+	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 man/*.4 $(DESTDIR)$(PREFIX)/share/man/man4/
 
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 DKMS_SRC := $(DESTDIR)/usr/src/gcheap-$(DKMS_VERSION)
